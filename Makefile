@@ -1,0 +1,31 @@
+# The two commands of the README: `make run` and `make test`. Both install what is
+# missing (Debian packages, as root), build, and then serve or test.
+BUILD      ?= build
+TEST_BUILD ?= build-asan
+
+.PHONY: all deps build run test clean format
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	ninja -C $(BUILD)
+
+run: build
+	@scripts/run-demo.sh $(BUILD)/actionlinks
+
+# Every test, under AddressSanitizer and UndefinedBehaviorSanitizer.
+test: deps
+	cmake -S . -B $(TEST_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DAL_SANITIZE=ON
+	ninja -C $(TEST_BUILD)
+	cd tests/compat && npm ci --no-audit --no-fund --loglevel=error
+	ctest --test-dir $(TEST_BUILD) --output-on-failure --timeout 600 -j2
+
+format:
+	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c')
+
+clean:
+	rm -rf $(BUILD) $(TEST_BUILD)

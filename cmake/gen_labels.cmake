@@ -1,0 +1,28 @@
+# Turns data/labels.tsv into a C table sorted by key (run at build time).
+# Inputs: IN (the .tsv), OUT (the .c file to write).
+file(STRINGS "${IN}" lines)
+list(REMOVE_AT lines 0) # the header row
+list(SORT lines)        # a tab sorts before any printable character: line order is key order
+set(body "/* Generated from data/labels.tsv by cmake/gen_labels.cmake. Do not edit. */\n")
+string(APPEND body "#include \"domain/labels.h\"\n\nconst struct label_row label_rows[] = {\n")
+set(count 0)
+foreach(line IN LISTS lines)
+  if(line STREQUAL "")
+    continue()
+  endif()
+  string(REPLACE "\t" ";" cols "${line}")
+  list(LENGTH cols n)
+  if(NOT n EQUAL 5)
+    message(FATAL_ERROR "labels.tsv: expected 5 columns in: ${line}")
+  endif()
+  list(GET cols 0 key)
+  list(GET cols 1 t0)
+  list(GET cols 2 t1)
+  list(GET cols 3 t2)
+  list(GET cols 4 t3)
+  string(APPEND body "    {\"${key}\", {\"${t0}\", \"${t1}\", \"${t2}\", \"${t3}\"}},\n")
+  math(EXPR count "${count} + 1")
+endforeach()
+string(APPEND body "};\n\nconst size_t label_rows_count = ${count};\n")
+file(WRITE "${OUT}.tmp" "${body}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)

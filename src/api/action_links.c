@@ -1,0 +1,294 @@
+/* The caller's view of action links (SPEC 4.3) and the status workflow (SPEC 6): the
+ * Platform Action Group, the Platform Action, its PATCH, and diagnostic info. */
+#include "api/internal.h"
+
+#include "core/clock.h"
+#include "domain/render.h"
+#include "domain/workflow.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char community_id[] = "000000000000000000";
+
+static bool visible(const struct link *k, const char *user_id)
+{
+    if (k->user_id[0] && strcmp(k->user_id, user_id) != 0)
+        return false;
+    if (k->excluded_user_id[0] && strcmp(k->excluded_user_id, user_id) == 0)
+        return false;
+    return true;
+}
+
+/* The caller's scope execution of a group into e; false (and *e untouched) when there
+ * is none. On a database failure, replies and sets *failed. */
+static bool load_execution(struct api_req *r, const struct group *g, struct execution *e,
+                           bool *failed)
+{
+    *failed = false;
+    if (g->policy == POLICY_UNLIMITED)
+        return false;
+    enum err err = store_execution_get(r->api->store, g->id,
+                                       model_scope_user(g->policy, r->who.user.id), r->a, e);
+    if (err == ERR_OK)
+        return true;
+    if (err != ERR_NOT_FOUND) {
+        reply_store_error(r, err, "");
+        *failed = true;
+    }
+    return false;
+}
+
+/* Builds the Platform Action of link k for the caller, given the scope execution (or
+ * NULL). NULL on a database failure (after replying). */
+static json_t *action_json(struct api_req *r, const struct group *g, const struct link *k,
+                           const struct execution *e)
+{
+    struct action_view v = {.group = g, .link = k, .status = STATUS_NEW,
+                            .modified_ms = k->modified_ms};
+    struct user u;
+    if (e && strcmp(e->link_id, k->id) == 0) {
+        v.status = e->status;
+        v.modified_ms = e->modified_ms;
+        enum err err = store_user_get(r->api->store, e->user_id, r->a, &u);
+        if (err && err != ERR_NOT_FOUND) {
+            reply_store_error(r, err, "");
+            return NULL;
+        }
+        if (!err)
+            v.executing_user = &u;
+    }
+    /* Download/Ui redirect URLs (SPEC 7.5) plug in here: v.action_url. */
+    return present_action(&r->pc, &v);
+}
+
+void h_group_get(struct api_req *r)
+{
+    char id[ID_LEN + 1];
+    if (!parse_id_or_reply(r, r->param, ID_GROUP, id))
+        return;
+    struct group g;
+    enum err err = store_group_get(r->api->store, id, r->a, &g);
+    if (err) {
+        reply_store_error(r, err, "this action link group");
+        return;
+    }
+    struct execution e;
+    bool failed, has = load_execution(r, &g, &e, &failed);
+    if (failed)
+        return;
+    json_t *actions = json_array();
+    for (size_t i = 0; i < g.n_links; i++) {
+        if (!visible(&g.links[i], r->who.user.id))
+            continue;
+        json_t *a = action_json(r, &g, &g.links[i], has ? &e : NULL);
+        if (!a) {
+            json_decref(actions);
+            return;
+        }
+        json_array_append_new(actions, a);
+    }
+    if (json_array_size(actions) == 0) {
+        json_decref(actions);
+        reply_error(r, ERR_NOT_FOUND, "this action link group does not exist");
+        return;
+    }
+    reply_json(r, 200, present_action_group(&r->pc, &g, actions));
+}
+
+/* Loads the link named by r->param and its group, if the caller sees it. */
+static bool load_visible_link(struct api_req *r, struct group *g, const struct link **k)
+{
+    char id[ID_LEN + 1];
+    if (!parse_id_or_reply(r, r->param, ID_LINK, id))
+        return false;
+    size_t index;
+    enum err err = store_link_group(r->api->store, id, r->a, g, &index);
+    if (err) {
+        reply_store_error(r, err, "this action link");
+        return false;
+    }
+    *k = &g->links[index];
+    if (!visible(*k, r->who.user.id)) {
+        reply_error(r, ERR_NOT_FOUND, "this action link does not exist");
+        return false;
+    }
+    return true;
+}
+
+void h_link_get(struct api_req *r)
+{
+    struct group g;
+    const struct link *k;
+    if (!load_visible_link(r, &g, &k))
+        return;
+    struct execution e;
+    bool failed, has = load_execution(r, &g, &e, &failed);
+    if (failed)
+        return;
+    json_t *a = action_json(r, &g, k, has ? &e : NULL);
+    if (a)
+        reply_json(r, 200, a);
+}
+
+void h_link_diagnostic(struct api_req *r)
+{
+    struct group g;
+    const struct link *k;
+    if (!load_visible_link(r, &g, &k))
+        return;
+    struct execution e;
+    bool failed, has = load_execution(r, &g, &e, &failed);
+    if (failed)
+        return;
+    const char *diag = has && strcmp(e.link_id, k->id) == 0 ? e.diagnostic : NULL;
+    char id18[ID_LEN18 + 1];
+    id_to18(k->id, id18);
+    reply_json(r, 200,
+               json_pack("{s:o, s:s}", "diagnosticInfo", diag ? json_string(diag) : json_null(),
+                         "url",
+                         arena_printf(r->a, "%s/connect/action-links/%s/diagnostic-info",
+                                      r->pc.api_root, id18)));
+}
+
+/* The requested status: ?status=S, else {"status": S} (SPEC 6, 11.3). */
+static bool requested_status(struct api_req *r, enum status *out)
+{
+    const char *q = http_query(r->http, "status");
+    json_t *body = NULL;
+    if (read_json_body(r, q != NULL, &body))
+        return false;
+    const char *name = q;
+    if (!name && json_is_object(body))
+        name = json_string_value(json_object_get(body, "status"));
+    int s = status_from_name(name);
+    json_decref(body);
+    if (s < 0) {
+        reply_error(r, ERR_STATUS, "status: must be one of NewStatus, PendingStatus, "
+                                   "SuccessfulStatus, FailedStatus");
+        return false;
+    }
+    *out = (enum status)s;
+    return true;
+}
+
+/* The snapshot of an Api/ApiAsync callout, rendered now (SPEC 7.1, 7.2). */
+static void render_callout(struct api_req *r, const struct group *g, const struct link *k,
+                           const struct execution *e, struct callout *c)
+{
+    char link18[ID_LEN18 + 1], group18[ID_LEN18 + 1], org18[ID_LEN18 + 1], user18[ID_LEN18 + 1];
+    id_to18(k->id, link18);
+    id_to18(g->id, group18);
+    id_to18(store_org_id(r->api->store), org18);
+    id_to18(e->user_id, user18);
+    /* {!callbackToken} and {!callbackUrl} (SPEC 7.3) plug in here. */
+    struct render_ctx ctx = {.action_link_id = link18, .action_link_group_id = group18,
+                             .community_id = community_id, .community_url = "",
+                             .org_id = org18, .user_id = user18};
+    memset(c, 0, sizeof(*c));
+    memcpy(c->execution_id, e->id, sizeof(c->execution_id));
+    c->method = k->method;
+    c->url = render_text(r->a, k->action_url, &ctx, true);
+    c->body = render_text(r->a, k->request_body, &ctx, false);
+    c->n_headers = k->n_headers;
+    c->headers = arena_alloc(r->a, (k->n_headers ? k->n_headers : 1) * sizeof(*c->headers));
+    for (size_t i = 0; i < k->n_headers; i++) {
+        c->headers[i].name = k->headers[i].name;
+        c->headers[i].value = render_text(r->a, k->headers[i].value, &ctx, false);
+    }
+}
+
+static void refuse(struct api_req *r, enum err e)
+{
+    switch (e) {
+    case ERR_EXECUTED:
+        reply_error(r, e, "another execution of this action link group already took place "
+                          "in this scope");
+        break;
+    case ERR_EXPIRED:
+        reply_error(r, e, "this action link group has expired");
+        break;
+    case ERR_ACCESS:
+        reply_error(r, e, "only the app that created this action link may complete it");
+        break;
+    default:
+        reply_error(r, e, "this status change is not allowed from the link's current status");
+        break;
+    }
+}
+
+enum { PATCH_MAX_ROUNDS = 8 };
+
+void h_link_patch(struct api_req *r)
+{
+    struct group g;
+    const struct link *k;
+    if (!load_visible_link(r, &g, &k))
+        return;
+    enum status want;
+    if (!requested_status(r, &want))
+        return;
+
+    for (int round = 0; round < PATCH_MAX_ROUNDS; round++) {
+        struct execution e;
+        bool failed, has = load_execution(r, &g, &e, &failed);
+        if (failed)
+            return;
+        int64_t now = clock_now_ms();
+        struct wf_input in = {
+            .policy = g.policy, .type = k->type, .requested = want, .link_id = k->id,
+            .caller_id = r->who.user.id, .exec = has ? &e : NULL,
+            .expired = g.expiration_ms && now >= g.expiration_ms,
+            .may_complete_async = has && workflow_may_complete_async(&g, &e, &r->who)};
+        if (r->who.callback_execution_id[0] &&
+            (!has || strcmp(e.id, r->who.callback_execution_id) != 0 ||
+             e.status != STATUS_PENDING || want == STATUS_PENDING || want == STATUS_NEW)) {
+            reply_error(r, ERR_SESSION, "Session expired or invalid");
+            return;
+        }
+        struct wf_decision d = workflow_decide(&in);
+        enum err err = ERR_OK;
+        switch (d.action) {
+        case WF_REFUSE:
+            refuse(r, d.err);
+            return;
+        case WF_NOOP:
+            break;
+        case WF_CREATE: {
+            memset(&e, 0, sizeof(e));
+            id_new(ID_EXECUTION, e.id);
+            memcpy(e.group_id, g.id, sizeof(e.group_id));
+            snprintf(e.scope_user_id, sizeof(e.scope_user_id), "%s",
+                     model_scope_user(g.policy, r->who.user.id));
+            memcpy(e.link_id, k->id, sizeof(e.link_id));
+            memcpy(e.user_id, r->who.user.id, sizeof(e.user_id));
+            e.status = d.to;
+            e.created_ms = e.modified_ms = now;
+            struct callout c;
+            bool send = action_is_api(k->type) && d.to == STATUS_PENDING;
+            if (send)
+                render_callout(r, &g, k, &e, &c);
+            err = store_execution_create(r->api->store, &e, send ? &c : NULL);
+            has = true;
+            break;
+        }
+        case WF_UPDATE:
+            err = store_execution_update(r->api->store, e.id, e.status, d.to, now, NULL);
+            e.status = d.to;
+            e.modified_ms = now;
+            break;
+        }
+        if (err == ERR_CONFLICT)
+            continue; /* another request changed the scope first: decide again */
+        if (err) {
+            reply_store_error(r, err, "");
+            return;
+        }
+        json_t *a = action_json(r, &g, k, has ? &e : NULL);
+        if (a)
+            reply_json(r, 200, a);
+        return;
+    }
+    reply_error(r, ERR_UNAVAILABLE, "the link changed too often while applying the status; "
+                                    "try again");
+}

@@ -1,0 +1,27 @@
+/* The action-links API: routes requests to the handlers of each resource family. The
+ * handler runs on the HTTP server's threads; everything it needs is in struct api,
+ * which is read-only once the server runs. */
+#ifndef AL_API_H
+#define AL_API_H
+
+#include "http/server.h"
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct api_config {
+    bool allow_http_callouts;
+    const char *public_url; /* NULL: http:// + the request's Host */
+    size_t max_body;
+};
+
+struct api {
+    struct store *store;
+    struct api_config cfg;
+};
+
+/* The http_handler_cb of the server; ctx is a struct api. */
+void api_handle(void *ctx, struct http_request *req, struct http_response *resp);
+
+#endif

@@ -1,0 +1,128 @@
+/* Action Link Group Definitions (SPEC 4.1, 4.2): create, read, delete. Definitions hold
+ * secrets (headers, bodies), so only the creating app, as the creator or a viewAllData
+ * user, may read or delete them. */
+#include "api/internal.h"
+
+#include "core/clock.h"
+#include "domain/validate.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void reply_store_error(struct api_req *r, enum err e, const char *what)
+{
+    if (e == ERR_NOT_FOUND)
+        reply_error(r, ERR_NOT_FOUND, "%s does not exist", what);
+    else
+        reply_error(r, ERR_UNAVAILABLE, "the database is unavailable; try again");
+}
+
+/* Checks that the users a definition names exist. */
+static bool users_exist(struct api_req *r, const struct group *g)
+{
+    for (size_t i = 0; i < g->n_links; i++) {
+        const struct link *k = &g->links[i];
+        const char *ids[] = {k->user_id, k->excluded_user_id};
+        const char *names[] = {"userId", "excludedUserId"};
+        for (int j = 0; j < 2; j++) {
+            struct user u;
+            if (!ids[j][0])
+                continue;
+            enum err e = store_user_get(r->api->store, ids[j], r->a, &u);
+            if (e == ERR_NOT_FOUND) {
+                reply_error(r, ERR_INPUT, "actionLinks[%zu].%s: no user has this id", i,
+                            names[j]);
+                return false;
+            }
+            if (e) {
+                reply_store_error(r, e, "");
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+void h_definition_create(struct api_req *r)
+{
+    json_t *body = NULL;
+    if (read_json_body(r, false, &body))
+        return;
+    struct group g;
+    memset(&g, 0, sizeof(g));
+    if (json_is_object(body) && json_object_get(body, "templateId") &&
+        !json_is_null(json_object_get(body, "templateId"))) {
+        /* Templates (SPEC 8) plug in here. */
+        reply_error(r, ERR_INPUT, "templateId: no published template has this id");
+        json_decref(body);
+        return;
+    }
+    struct validate_opts o = {.now_ms = clock_now_ms(),
+                              .allow_http = r->api->cfg.allow_http_callouts};
+    struct validate_error ve;
+    enum err e = validate_group_input(body, &o, r->a, &g, &ve);
+    if (e) {
+        reply_error(r, e, "%s", ve.msg);
+        json_decref(body);
+        return;
+    }
+    if (!users_exist(r, &g)) {
+        json_decref(body);
+        return;
+    }
+    id_new(ID_GROUP, g.id);
+    memcpy(g.creator_id, r->who.user.id, sizeof(g.creator_id));
+    memcpy(g.app_id, r->who.app.id, sizeof(g.app_id));
+    g.created_ms = g.modified_ms = o.now_ms;
+    for (size_t i = 0; i < g.n_links; i++) {
+        id_new(ID_LINK, g.links[i].id);
+        memcpy(g.links[i].group_id, g.id, sizeof(g.id));
+        g.links[i].created_ms = g.links[i].modified_ms = o.now_ms;
+    }
+    e = store_group_create(r->api->store, &g);
+    if (e)
+        reply_store_error(r, e, "");
+    else
+        reply_json(r, 201, present_definition(&r->pc, &g));
+    json_decref(body); /* g borrowed strings from it */
+}
+
+/* Loads the group of r->param if the caller may read it as a definition. */
+static bool load_readable(struct api_req *r, struct group *g)
+{
+    char id[ID_LEN + 1];
+    if (!parse_id_or_reply(r, r->param, ID_GROUP, id))
+        return false;
+    enum err e = store_group_get(r->api->store, id, r->a, g);
+    if (e) {
+        reply_store_error(r, e, "this action link group");
+        return false;
+    }
+    bool same_app = strcmp(g->app_id, r->who.app.id) == 0;
+    bool user_ok = strcmp(g->creator_id, r->who.user.id) == 0 || r->who.user.view_all_data;
+    if (!same_app || !user_ok) {
+        reply_error(r, ERR_ACCESS, "only the app that created this definition, as its "
+                                   "creator or a user with viewAllData, may use it");
+        return false;
+    }
+    return true;
+}
+
+void h_definition_get(struct api_req *r)
+{
+    struct group g;
+    if (load_readable(r, &g))
+        reply_json(r, 200, present_definition(&r->pc, &g));
+}
+
+void h_definition_delete(struct api_req *r)
+{
+    struct group g;
+    if (!load_readable(r, &g))
+        return;
+    enum err e = store_group_delete(r->api->store, g.id);
+    if (e)
+        reply_store_error(r, e, "this action link group");
+    else
+        reply_no_content(r);
+}

@@ -1,0 +1,58 @@
+/* Shared by the files of api/: the per-request context and the reply helpers. */
+#ifndef AL_API_INTERNAL_H
+#define AL_API_INTERNAL_H
+
+#include "api/api.h"
+#include "core/err.h"
+#include "domain/model.h"
+#include "domain/present.h"
+
+#include <jansson.h>
+
+enum { API_MIN_VERSION = 31, API_MAX_VERSION = 66, API_MAX_JSON_DEPTH = 64 };
+
+struct api_req {
+    struct api *api;
+    struct http_request *http;
+    struct http_response *resp;
+    struct arena *a;
+    const char *version; /* "66.0" when the path has one */
+    struct present_ctx pc;
+    const char *param; /* the {id} segment of the path, if any */
+    struct principal who;
+};
+
+/* Replies; each sets the whole response. body is stolen. */
+void reply_json(struct api_req *r, int status, json_t *body);
+void reply_error(struct api_req *r, enum err e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void reply_no_content(struct api_req *r);
+/* NOT_FOUND naming what, or SERVER_UNAVAILABLE for a database failure. */
+void reply_store_error(struct api_req *r, enum err e, const char *what);
+
+/* Parses the request body as JSON (SPEC 2): ERR_MEDIA for XML or form bodies, ERR_JSON
+ * for bad or too deeply nested JSON, with a reply already made. An empty body gives
+ * *out = NULL and ERR_OK when allow_empty. */
+enum err read_json_body(struct api_req *r, bool allow_empty, json_t **out);
+/* Parses an id from the path or body, replying INVALID_ID_FIELD on failure. */
+bool parse_id_or_reply(struct api_req *r, const char *in, enum id_kind kind,
+                       char out[ID_LEN + 1]);
+/* The public base URL (no trailing slash), new in the request arena. */
+const char *public_base_url(struct api_req *r);
+
+/* Handlers, one per route. */
+void h_versions(struct api_req *r);
+void h_version_root(struct api_req *r);
+void h_userinfo(struct api_req *r);
+void h_user_sobject(struct api_req *r);
+void h_healthz(struct api_req *r);
+void h_readyz(struct api_req *r);
+void h_definition_create(struct api_req *r);
+void h_definition_get(struct api_req *r);
+void h_definition_delete(struct api_req *r);
+void h_group_get(struct api_req *r);
+void h_link_get(struct api_req *r);
+void h_link_patch(struct api_req *r);
+void h_link_diagnostic(struct api_req *r);
+
+#endif

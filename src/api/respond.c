@@ -1,0 +1,106 @@
+/* Reply helpers and request-body parsing shared by every handler. */
+#include "api/internal.h"
+
+#include "domain/validate.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char json_content_type[] = "application/json;charset=UTF-8";
+
+void reply_json(struct api_req *r, int status, json_t *body)
+{
+    free(r->resp->body);
+    r->resp->status = status;
+    r->resp->body = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+    r->resp->body_len = r->resp->body ? strlen(r->resp->body) : 0;
+    r->resp->content_type = json_content_type;
+    json_decref(body);
+}
+
+void reply_error(struct api_req *r, enum err e, const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    reply_json(r, err_http_status(e), present_error(err_code(e), msg));
+}
+
+void reply_no_content(struct api_req *r)
+{
+    free(r->resp->body);
+    r->resp->body = NULL;
+    r->resp->body_len = 0;
+    r->resp->status = 204;
+    r->resp->content_type = NULL;
+}
+
+static bool is_form_or_xml(const char *ct)
+{
+    if (!ct)
+        return false;
+    return strcasestr(ct, "xml") || strcasestr(ct, "x-www-form-urlencoded") ||
+           strcasestr(ct, "multipart/form-data");
+}
+
+enum err read_json_body(struct api_req *r, bool allow_empty, json_t **out)
+{
+    *out = NULL;
+    const char *ct = http_header(r->http, "Content-Type");
+    size_t n = r->http->body_len;
+    const char *p = r->http->body;
+    if (is_form_or_xml(ct)) {
+        reply_error(r, ERR_MEDIA, "the body must be JSON; %s is not supported", ct);
+        return ERR_MEDIA;
+    }
+    bool blank = true;
+    for (size_t i = 0; i < n && blank; i++)
+        blank = strchr(" \t\r\n", p[i]) != NULL;
+    if (blank) {
+        if (allow_empty)
+            return ERR_OK;
+        reply_error(r, ERR_JSON, "the request body is empty; a JSON object is expected");
+        return ERR_JSON;
+    }
+    if (validate_json_depth(p, n, API_MAX_JSON_DEPTH) > API_MAX_JSON_DEPTH) {
+        reply_error(r, ERR_JSON, "the JSON nests deeper than %d levels", API_MAX_JSON_DEPTH);
+        return ERR_JSON;
+    }
+    json_error_t je;
+    *out = json_loadb(p, n, JSON_REJECT_DUPLICATES, &je);
+    if (!*out) {
+        reply_error(r, ERR_JSON, "malformed JSON at line %d, column %d: %s", je.line,
+                    je.column, je.text);
+        return ERR_JSON;
+    }
+    return ERR_OK;
+}
+
+bool parse_id_or_reply(struct api_req *r, const char *in, enum id_kind kind,
+                       char out[ID_LEN + 1])
+{
+    if (id_parse(in, kind, out))
+        return true;
+    reply_error(r, ERR_ID, "invalid id: expected a %s id (15 or 18 characters starting %s)",
+                kind == ID_GROUP ? "group" : kind == ID_LINK ? "link" : kind == ID_USER ? "user" : "record",
+                id_prefix(kind));
+    return false;
+}
+
+const char *public_base_url(struct api_req *r)
+{
+    const char *base = r->api->cfg.public_url;
+    if (base && *base) {
+        size_t n = strlen(base);
+        while (n && base[n - 1] == '/')
+            n--;
+        return arena_strndup(r->a, base, n);
+    }
+    const char *host = http_header(r->http, "Host");
+    return arena_printf(r->a, "http://%s", host && *host ? host : "localhost");
+}

@@ -1,0 +1,157 @@
+/* The single route table. A pattern segment "{v}" is an API version (vNN.N, 31.0 to
+ * 66.0: another version is 404), "{id}" is any one segment, handed to the handler as
+ * r->param. HEAD is served by the GET handler (the server drops the body). */
+#include "api/internal.h"
+
+#include "auth/token.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct route {
+    const char *method;
+    const char *pattern;
+    bool auth;
+    void (*fn)(struct api_req *r);
+};
+
+static const struct route routes[] = {
+    {"GET", "/services/data", false, h_versions},
+    {"GET", "/services/data/{v}", false, h_version_root},
+    {"GET", "/services/oauth2/userinfo", true, h_userinfo},
+    {"GET", "/services/data/{v}/sobjects/User/{id}", true, h_user_sobject},
+    {"POST", "/services/data/{v}/connect/action-link-group-definitions", true,
+     h_definition_create},
+    {"GET", "/services/data/{v}/connect/action-link-group-definitions/{id}", true,
+     h_definition_get},
+    {"DELETE", "/services/data/{v}/connect/action-link-group-definitions/{id}", true,
+     h_definition_delete},
+    {"GET", "/services/data/{v}/connect/action-link-groups/{id}", true, h_group_get},
+    {"GET", "/services/data/{v}/connect/action-links/{id}", true, h_link_get},
+    {"PATCH", "/services/data/{v}/connect/action-links/{id}", true, h_link_patch},
+    {"GET", "/services/data/{v}/connect/action-links/{id}/diagnostic-info", true,
+     h_link_diagnostic},
+    {"GET", "/healthz", false, h_healthz},
+    {"GET", "/readyz", false, h_readyz},
+};
+enum { N_ROUTES = sizeof(routes) / sizeof(routes[0]) };
+
+/* "v66.0" → "66.0" when it is a version we serve, else NULL. */
+static const char *version_of(struct arena *a, const char *seg, size_t n)
+{
+    if (n != 5 || seg[0] != 'v' || seg[3] != '.')
+        return NULL;
+    for (size_t i = 1; i < 5; i++)
+        if (i != 3 && (seg[i] < '0' || seg[i] > '9'))
+            return NULL;
+    int major = (seg[1] - '0') * 10 + (seg[2] - '0');
+    if (major < API_MIN_VERSION || major > API_MAX_VERSION || seg[4] != '0')
+        return NULL;
+    return arena_strndup(a, seg + 1, 4);
+}
+
+enum match { NO_MATCH, MATCH, BAD_VERSION };
+
+static enum match match(const char *pattern, const char *path, struct api_req *r)
+{
+    const char *p = pattern, *s = path;
+    const char *version = NULL, *param = NULL;
+    bool bad_version = false;
+    while (*p && *s) {
+        if (*p != '/' || *s != '/')
+            return NO_MATCH;
+        p++;
+        s++;
+        const char *pe = strchr(p, '/'), *se = strchr(s, '/');
+        size_t pn = pe ? (size_t)(pe - p) : strlen(p), sn = se ? (size_t)(se - s) : strlen(s);
+        if (pn == 3 && memcmp(p, "{v}", 3) == 0) {
+            if (!(version = version_of(r->a, s, sn)))
+                bad_version = true;
+        } else if (pn == 4 && memcmp(p, "{id}", 4) == 0) {
+            param = arena_strndup(r->a, s, sn);
+        } else if (pn != sn || memcmp(p, s, pn) != 0) {
+            return NO_MATCH;
+        }
+        p += pn;
+        s += sn;
+    }
+    if (*p || *s)
+        return NO_MATCH;
+    if (bad_version)
+        return BAD_VERSION;
+    r->version = version;
+    r->param = param;
+    return MATCH;
+}
+
+static void method_not_allowed(struct api_req *r, const char *path)
+{
+    char allow[64] = "";
+    for (int i = 0; i < N_ROUTES; i++) {
+        struct api_req probe = *r;
+        if (match(routes[i].pattern, path, &probe) != MATCH)
+            continue;
+        if (allow[0])
+            strncat(allow, ", ", sizeof(allow) - strlen(allow) - 1);
+        strncat(allow, routes[i].method, sizeof(allow) - strlen(allow) - 1);
+        if (strcmp(routes[i].method, "GET") == 0)
+            strncat(allow, ", HEAD", sizeof(allow) - strlen(allow) - 1);
+    }
+    reply_error(r, ERR_METHOD, "%s is not allowed here; allowed: %s", r->http->method, allow);
+    http_add_header(r->resp, "Allow", arena_strdup(r->a, allow));
+}
+
+static enum err authenticate(struct api_req *r, const struct route *route)
+{
+    enum err e = token_authenticate(r->api->store, http_header(r->http, "Authorization"), r->a,
+                                    &r->who);
+    /* A callback token is good for one PATCH of one link (SPEC 11.13); the handler
+     * checks the link. */
+    if (e == ERR_OK && r->who.callback_execution_id[0] && route->fn != h_link_patch)
+        e = ERR_SESSION;
+    if (e == ERR_SESSION)
+        reply_error(r, ERR_SESSION, "Session expired or invalid");
+    else if (e)
+        reply_error(r, ERR_UNAVAILABLE, "the database is unavailable; try again");
+    return e;
+}
+
+void api_handle(void *ctx, struct http_request *req, struct http_response *resp)
+{
+    struct api_req r = {.api = ctx, .http = req, .resp = resp, .a = req->arena};
+    if (req->body_too_large) {
+        reply_error(&r, ERR_TOO_LARGE, "the request body is larger than %zu bytes",
+                    r.api->cfg.max_body);
+        return;
+    }
+    const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
+    const struct route *found = NULL;
+    bool path_known = false, bad_version = false;
+    for (int i = 0; i < N_ROUTES && !found; i++) {
+        enum match m = match(routes[i].pattern, req->path, &r);
+        if (m == BAD_VERSION)
+            bad_version = true;
+        if (m != MATCH)
+            continue;
+        path_known = true;
+        if (strcmp(routes[i].method, method) == 0)
+            found = &routes[i];
+    }
+    if (!found) {
+        if (path_known)
+            method_not_allowed(&r, req->path);
+        else if (bad_version)
+            reply_error(&r, ERR_NOT_FOUND, "this API version is not served; use v%d.0 to v%d.0",
+                        API_MIN_VERSION, API_MAX_VERSION);
+        else
+            reply_error(&r, ERR_NOT_FOUND, "the requested resource does not exist");
+        return;
+    }
+    r.pc.api_root = arena_printf(r.a, "/services/data/v%s", r.version ? r.version : "66.0");
+    if (found->auth) {
+        if (authenticate(&r, found))
+            return;
+    }
+    found->fn(&r);
+}

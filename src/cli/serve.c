@@ -1,0 +1,115 @@
+/* `actionlinks serve`: opens the store, starts the HTTP server, and waits for SIGTERM or
+ * SIGINT, then finishes the requests under way and exits 0. Signals are blocked in every
+ * thread and taken with sigwait, so no handler runs in a random thread. */
+#include "cli/cli.h"
+
+#include "api/api.h"
+#include "cli/opts.h"
+#include "core/log.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: actionlinks serve [--listen ADDR:PORT] [--db LOCATION] [--public-url URL]\n"
+    "         [--callout-allow CIDR,...] [--allow-http-callouts] [--callout-timeout SECONDS]\n"
+    "         [--async-deadline SECONDS] [--io-threads N] [--workers N] [--max-body BYTES]\n";
+
+/* Splits "host:port" or "[v6]:port". */
+static bool split_listen(const char *in, char *host, size_t host_len, int *port)
+{
+    const char *colon = strrchr(in, ':');
+    if (!colon)
+        return false;
+    const char *h = in;
+    size_t n = (size_t)(colon - in);
+    if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
+        h++;
+        n -= 2;
+    }
+    if (n == 0 || n >= host_len)
+        return false;
+    memcpy(host, h, n);
+    host[n] = '\0';
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end || p < 0 || p > 65535 || end == colon + 1)
+        return false;
+    *port = (int)p;
+    return true;
+}
+
+static bool positive(const char *s, long max, long *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || end == s || v < 0 || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+int cli_serve(int argc, char **argv)
+{
+    struct opt o[] = {
+        {"listen", false, "127.0.0.1:8080"}, {"db", false, "./actionlinks.db"},
+        {"public-url", false, NULL},         {"callout-allow", false, NULL},
+        {"allow-http-callouts", true, NULL}, {"callout-timeout", false, "10"},
+        {"async-deadline", false, "86400"},  {"io-threads", false, "2"},
+        {"workers", false, "64"},            {"max-body", false, "1048576"},
+    };
+    size_t n = sizeof(o) / sizeof(o[0]), n_pos;
+    char why[512], host[256];
+    const char *pos[1];
+    int port;
+    long io_threads, workers, max_body, timeout, deadline;
+    if (!opts_parse(argc, argv, o, n, pos, 0, &n_pos, why, sizeof(why)) ||
+        !split_listen(opts_get(o, n, "listen"), host, sizeof(host), &port) ||
+        !positive(opts_get(o, n, "io-threads"), 64, &io_threads) || io_threads < 1 ||
+        !positive(opts_get(o, n, "workers"), 4096, &workers) || workers < 1 ||
+        !positive(opts_get(o, n, "max-body"), 1L << 30, &max_body) || max_body < 1024 ||
+        !positive(opts_get(o, n, "callout-timeout"), 120, &timeout) || timeout < 1 ||
+        !positive(opts_get(o, n, "async-deadline"), 1L << 40, &deadline)) {
+        fprintf(stderr, "%s%s%s", argc && why[0] ? why : "", argc && why[0] ? "\n" : "", usage);
+        return 2;
+    }
+
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct store *store = NULL;
+    if (store_open(opts_get(o, n, "db"), &store, why, sizeof(why))) {
+        fprintf(stderr, "actionlinks: %s\n", why);
+        return 1;
+    }
+    struct api api = {.store = store,
+                      .cfg = {.allow_http_callouts = opts_flag(o, n, "allow-http-callouts"),
+                              .public_url = opts_get(o, n, "public-url"),
+                              .max_body = (size_t)max_body}};
+    struct http_opts ho = {.host = host, .port = port, .io_threads = (int)io_threads,
+                           .workers = (int)workers, .max_body = (size_t)max_body};
+    struct http_server *http = http_open(&ho, api_handle, &api, why, sizeof(why));
+    if (!http) {
+        fprintf(stderr, "actionlinks: %s\n", why);
+        store_close(store);
+        return 1;
+    }
+    bool v6 = strchr(host, ':') != NULL;
+    fprintf(stderr, "listening on http://%s%s%s:%d\n", v6 ? "[" : "", host, v6 ? "]" : "",
+            http_port(http));
+    fflush(stderr);
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    log_info("received signal %d; finishing requests under way", sig);
+    http_close(http);
+    store_close(store);
+    log_info("stopped");
+    return 0;
+}

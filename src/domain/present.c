@@ -1,0 +1,150 @@
+/* The answers' field sets and null rules (SPEC 4.2, 4.3, 11.11). */
+#include "domain/present.h"
+
+#include "core/clock.h"
+#include "domain/labels.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static json_t *id_json(const char *id15)
+{
+    if (!id15 || !id15[0])
+        return json_null();
+    char id18[ID_LEN18 + 1];
+    id_to18(id15, id18);
+    return json_string(id18);
+}
+
+static json_t *date_json(int64_t ms)
+{
+    char s[CLOCK_ISO_LEN + 1];
+    clock_format(ms, s);
+    return json_string(s);
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *url_json(const struct present_ctx *c, const char *what, const char *id15)
+{
+    char id18[ID_LEN18 + 1], url[256];
+    id_to18(id15, id18);
+    snprintf(url, sizeof(url), "%s/connect/%s/%s", c->api_root, what, id18);
+    return json_string(url);
+}
+
+static json_t *link_definition(const struct link *k)
+{
+    json_t *headers = json_array();
+    for (size_t i = 0; i < k->n_headers; i++)
+        json_array_append_new(headers, json_pack("{s:s, s:s}", "name", k->headers[i].name,
+                                                 "value", k->headers[i].value));
+    json_t *o = json_object();
+    json_object_set_new(o, "actionUrl", json_string(k->action_url));
+    json_object_set_new(o, "createdDate", date_json(k->created_ms));
+    json_object_set_new(o, "excludedUserId", id_json(k->excluded_user_id));
+    json_object_set_new(o, "groupDefault", json_boolean(k->group_default));
+    json_object_set_new(o, "headers", headers);
+    json_object_set_new(o, "id", id_json(k->id));
+    json_object_set_new(o, "label", json_string(labels_text(k->label_key, STATUS_NEW)));
+    json_object_set_new(o, "labelKey", json_string(k->label_key));
+    json_object_set_new(o, "method", json_string(method_name(k->method)));
+    json_object_set_new(o, "modifiedDate", date_json(k->modified_ms));
+    json_object_set_new(o, "requestBody", str_or_null(k->request_body));
+    json_object_set_new(o, "requiresConfirmation", json_boolean(k->requires_confirmation));
+    json_object_set_new(o, "templateId", id_json(k->template_id));
+    json_object_set_new(o, "type", json_string(action_type_name(k->type)));
+    json_object_set_new(o, "userId", id_json(k->user_id));
+    return o;
+}
+
+json_t *present_definition(const struct present_ctx *c, const struct group *g)
+{
+    json_t *links = json_array();
+    for (size_t i = 0; i < g->n_links; i++)
+        json_array_append_new(links, link_definition(&g->links[i]));
+    json_t *o = json_object();
+    json_object_set_new(o, "actionLinks", links);
+    json_object_set_new(o, "category", json_string(category_name(g->category)));
+    json_object_set_new(o, "createdDate", date_json(g->created_ms));
+    json_object_set_new(o, "executionsAllowed", json_string(policy_name(g->policy)));
+    json_object_set_new(o, "expirationDate",
+                        g->expiration_ms ? date_json(g->expiration_ms) : json_null());
+    json_object_set_new(o, "id", id_json(g->id));
+    json_object_set_new(o, "modifiedDate", date_json(g->modified_ms));
+    json_object_set_new(o, "templateId", id_json(g->template_id));
+    json_object_set_new(o, "url", url_json(c, "action-link-group-definitions", g->id));
+    return o;
+}
+
+json_t *present_user_summary(const struct present_ctx *c, const struct user *u)
+{
+    char id18[ID_LEN18 + 1], url[256];
+    id_to18(u->id, id18);
+    snprintf(url, sizeof(url), "%s/chatter/users/%s", c->api_root, id18);
+    return json_pack("{s:s, s:s, s:s, s:s}", "id", id18, "displayName", u->name, "username",
+                     u->username, "url", url);
+}
+
+json_t *present_action(const struct present_ctx *c, const struct action_view *v)
+{
+    const struct link *k = v->link;
+    const char *label = labels_text(k->label_key, v->status);
+    json_t *confirm = json_null();
+    if (k->requires_confirmation && v->status == STATUS_NEW) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "Are you sure you want to %s?", label);
+        confirm = json_string(msg);
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "actionUrl", str_or_null(v->action_url));
+    json_object_set_new(o, "apiName", json_null());
+    json_object_set_new(o, "confirmationMessage", confirm);
+    json_object_set_new(o, "createdRecords", json_array());
+    json_object_set_new(o, "executingUser", v->executing_user
+                                                ? present_user_summary(c, v->executing_user)
+                                                : json_null());
+    json_object_set_new(o, "groupDefault", json_boolean(k->group_default));
+    json_object_set_new(o, "iconUrl", json_null());
+    json_object_set_new(o, "id", id_json(k->id));
+    json_object_set_new(o, "label", json_string(label));
+    json_object_set_new(o, "modifiedDate", date_json(v->modified_ms));
+    json_object_set_new(o, "platformActionGroup",
+                        json_pack("{s:o, s:o}", "id", id_json(v->group->id), "url",
+                                  url_json(c, "action-link-groups", v->group->id)));
+    json_object_set_new(o, "status", json_string(status_name(v->status)));
+    json_object_set_new(o, "subtype", json_string(action_type_name(k->type)));
+    json_object_set_new(o, "type", json_string("ActionLink"));
+    json_object_set_new(o, "url", url_json(c, "action-links", k->id));
+    return o;
+}
+
+json_t *present_action_group(const struct present_ctx *c, const struct group *g,
+                             json_t *actions)
+{
+    int64_t modified = g->modified_ms;
+    size_t i;
+    json_t *a;
+    json_array_foreach(actions, i, a)
+    {
+        int64_t ms;
+        const char *d = json_string_value(json_object_get(a, "modifiedDate"));
+        if (d && clock_parse(d, &ms) && ms > modified)
+            modified = ms;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "category", json_string(category_name(g->category)));
+    json_object_set_new(o, "id", id_json(g->id));
+    json_object_set_new(o, "modifiedDate", date_json(modified));
+    json_object_set_new(o, "platformActions", actions);
+    json_object_set_new(o, "url", url_json(c, "action-link-groups", g->id));
+    return o;
+}
+
+json_t *present_error(const char *code, const char *message)
+{
+    return json_pack("[{s:s, s:s}]", "errorCode", code, "message", message);
+}

@@ -1,0 +1,335 @@
+/* Request life on libmicrohttpd 0.9.75:
+ *   1st call: headers only; we allocate the request state and never queue a response
+ *             here (MHD would then close keep-alive connections; DEPENDENCIES.md 2.1),
+ *             except for a declared body so large that reading it is pointless;
+ *   upload calls: the body is appended up to max_body, the rest counted and dropped;
+ *   final call: GET/HEAD are handled at once; others are suspended and handed to a
+ *             worker, which resumes the connection when the response is ready, and MHD
+ *             calls us once more to queue it. */
+#include "http/server.h"
+
+#include "core/buf.h"
+#include "core/log.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Past this much discarded body the connection is dropped instead of drained. */
+enum { DISCARD_FACTOR = 16 };
+
+enum req_phase { PHASE_READING, PHASE_RUNNING, PHASE_DONE };
+
+struct http_conn {
+    struct MHD_Connection *mhd;
+    struct http_server *server;
+    struct http_request req;
+    struct http_response resp;
+    struct arena arena;
+    struct buf body;
+    size_t discarded;
+    enum req_phase phase; /* written by the worker before it resumes the connection */
+    struct http_conn *next_job;
+};
+
+struct http_server {
+    struct MHD_Daemon *mhd;
+    http_handler_cb handler;
+    void *ctx;
+    size_t max_body;
+    int port;
+
+    pthread_t *workers;
+    int n_workers;
+    pthread_mutex_t mu; /* guards jobs_head, jobs_tail, stopping */
+    pthread_cond_t cv;
+    struct http_conn *jobs_head, *jobs_tail;
+    bool stopping;
+};
+
+const char *http_header(const struct http_request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn->mhd, MHD_HEADER_KIND, name);
+}
+
+const char *http_query(const struct http_request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn->mhd, MHD_GET_ARGUMENT_KIND, name);
+}
+
+void http_add_header(struct http_response *resp, const char *name, const char *value)
+{
+    if (resp->n_headers < HTTP_MAX_EXTRA_HEADERS) {
+        resp->headers[resp->n_headers].name = name;
+        resp->headers[resp->n_headers].value = value;
+        resp->n_headers++;
+    }
+}
+
+/* Collapses repeated slashes and drops a trailing one. */
+static char *normalise_path(struct arena *a, const char *url)
+{
+    size_t n = strlen(url);
+    char *p = arena_alloc(a, n + 2), *w = p;
+    if (*url != '/')
+        *w++ = '/';
+    for (const char *r = url; *r; r++)
+        if (!(*r == '/' && w > p && w[-1] == '/'))
+            *w++ = *r;
+    if (w > p + 1 && w[-1] == '/')
+        w--;
+    if (w == p)
+        *w++ = '/';
+    *w = '\0';
+    return p;
+}
+
+static enum MHD_Result queue(struct http_conn *c)
+{
+    struct http_response *r = &c->resp;
+    struct MHD_Response *m = MHD_create_response_from_buffer(
+        r->body_len, r->body ? r->body : (void *)"", r->body ? MHD_RESPMEM_MUST_FREE
+                                                             : MHD_RESPMEM_PERSISTENT);
+    if (!m)
+        return MHD_NO;
+    r->body = NULL; /* owned by MHD now */
+    if (r->content_type)
+        MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+    for (int i = 0; i < r->n_headers; i++)
+        MHD_add_response_header(m, r->headers[i].name, r->headers[i].value);
+    enum MHD_Result ok = MHD_queue_response(c->mhd, (unsigned)r->status, m);
+    MHD_destroy_response(m);
+    return ok;
+}
+
+static void run_handler(struct http_conn *c)
+{
+    c->req.body = c->body.data ? c->body.data : "";
+    c->req.body_len = c->body.len;
+    c->resp.status = 500;
+    c->server->handler(c->server->ctx, &c->req, &c->resp);
+}
+
+static bool runs_inline(const char *method)
+{
+    return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
+           strcmp(method, "OPTIONS") == 0;
+}
+
+static void *worker_main(void *arg)
+{
+    struct http_server *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->jobs_head && !s->stopping)
+            pthread_cond_wait(&s->cv, &s->mu);
+        struct http_conn *c = s->jobs_head;
+        if (!c)
+            break;
+        s->jobs_head = c->next_job;
+        if (!s->jobs_head)
+            s->jobs_tail = NULL;
+        pthread_mutex_unlock(&s->mu);
+
+        run_handler(c);
+        c->phase = PHASE_DONE;
+        MHD_resume_connection(c->mhd);
+
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* Hands c to a worker; false when the server is stopping (then the caller runs it). */
+static bool enqueue(struct http_server *s, struct http_conn *c)
+{
+    pthread_mutex_lock(&s->mu);
+    bool ok = !s->stopping;
+    if (ok) {
+        c->phase = PHASE_RUNNING;
+        MHD_suspend_connection(c->mhd);
+        c->next_job = NULL;
+        if (s->jobs_tail)
+            s->jobs_tail->next_job = c;
+        else
+            s->jobs_head = c;
+        s->jobs_tail = c;
+        pthread_cond_signal(&s->cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return ok;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *mhd, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    struct http_server *s = cls;
+    struct http_conn *c = *con_cls;
+
+    if (!c) {
+        c = calloc(1, sizeof(*c));
+        if (!c)
+            return MHD_NO;
+        c->mhd = mhd;
+        c->server = s;
+        arena_init(&c->arena);
+        buf_init(&c->body, s->max_body);
+        c->req.arena = &c->arena;
+        c->req.conn = c;
+        c->req.method = arena_strdup(&c->arena, method);
+        c->req.path = normalise_path(&c->arena, url);
+        *con_cls = c;
+        const char *cl = MHD_lookup_connection_value(mhd, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > s->max_body * DISCARD_FACTOR) {
+            /* Not worth draining: answer now; MHD closes the connection after it. */
+            c->req.body_too_large = true;
+            run_handler(c);
+            c->phase = PHASE_DONE;
+            return queue(c);
+        }
+        return MHD_YES;
+    }
+
+    if (*upload_data_size) {
+        if (c->phase == PHASE_READING && !c->req.body_too_large &&
+            !buf_append(&c->body, upload_data, *upload_data_size)) {
+            c->req.body_too_large = true;
+            buf_cleanup(&c->body);
+        }
+        if (c->req.body_too_large) {
+            c->discarded += *upload_data_size;
+            if (c->discarded > s->max_body * DISCARD_FACTOR)
+                return MHD_NO;
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+
+    if (c->phase == PHASE_DONE)
+        return queue(c);
+    if (c->phase == PHASE_RUNNING)
+        return MHD_YES; /* resumed spuriously: the worker has not finished */
+    if (runs_inline(method) || !enqueue(s, c)) {
+        run_handler(c);
+        c->phase = PHASE_DONE;
+        return queue(c);
+    }
+    return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *mhd, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)mhd;
+    (void)toe;
+    struct http_conn *c = *con_cls;
+    if (!c)
+        return;
+    free(c->resp.body);
+    buf_cleanup(&c->body);
+    arena_cleanup(&c->arena);
+    free(c);
+    *con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    log_msg(LOG_DEBUG, "libmicrohttpd: %s", msg);
+}
+
+struct http_server *http_open(const struct http_opts *o, http_handler_cb handler, void *ctx,
+                              char *why, size_t why_len)
+{
+    struct sockaddr_storage addr;
+    memset(&addr, 0, sizeof(addr));
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&addr;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&addr;
+    if (inet_pton(AF_INET, o->host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)o->port);
+    } else if (inet_pton(AF_INET6, o->host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)o->port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        snprintf(why, why_len, "cannot listen on %s: not a numeric IP address", o->host);
+        return NULL;
+    }
+
+    struct http_server *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->handler = handler;
+    s->ctx = ctx;
+    s->max_body = o->max_body;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    s->n_workers = o->workers > 0 ? o->workers : 1;
+    s->workers = calloc((size_t)s->n_workers, sizeof(*s->workers));
+    for (int i = 0; s->workers && i < s->n_workers; i++)
+        if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0) {
+            s->n_workers = i;
+            break;
+        }
+
+    s->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->io_threads > 0 ? o->io_threads : 1),
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)20000, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)120, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+        s, MHD_OPTION_END);
+    if (!s->mhd) {
+        snprintf(why, why_len, "cannot listen on %s:%d (in use, or not an address here?)",
+                 o->host, o->port);
+        http_close(s);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : o->port;
+    return s;
+}
+
+int http_port(const struct http_server *s)
+{
+    return s->port;
+}
+
+void http_close(struct http_server *s)
+{
+    if (!s)
+        return;
+    if (s->mhd)
+        MHD_quiesce_daemon(s->mhd);
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < s->n_workers; i++)
+        pthread_join(s->workers[i], NULL);
+    if (s->mhd)
+        MHD_stop_daemon(s->mhd);
+    free(s->workers);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+}

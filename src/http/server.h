@@ -1,0 +1,67 @@
+/* The HTTP server: libmicrohttpd glue. It reads requests (bounding the body), calls one
+ * handler per request, and writes the response. GET and HEAD run on the I/O threads;
+ * every other method runs on a pool of worker threads, so a handler that waits for a
+ * durable commit never stalls the connections an I/O thread serves. The only file
+ * that includes <microhttpd.h>. */
+#ifndef AL_SERVER_H
+#define AL_SERVER_H
+
+#include "core/arena.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct http_conn;
+
+struct http_request {
+    const char *method;
+    const char *path; /* without repeated or trailing slashes; never empty ("/") */
+    const char *body; /* NUL-terminated; "" when there is none */
+    size_t body_len;
+    bool body_too_large; /* the body passed the limit: it was discarded */
+    struct arena *arena; /* freed when the request ends */
+    struct http_conn *conn;
+};
+
+enum { HTTP_MAX_EXTRA_HEADERS = 4 };
+
+struct http_response {
+    int status;
+    char *body; /* malloc'd; taken over by the server */
+    size_t body_len;
+    const char *content_type; /* static or in the request arena */
+    struct {
+        const char *name, *value; /* static or in the request arena */
+    } headers[HTTP_MAX_EXTRA_HEADERS];
+    int n_headers;
+};
+
+/* Called once per request, on an I/O or worker thread. */
+typedef void (*http_handler_cb)(void *ctx, struct http_request *req, struct http_response *resp);
+
+struct http_opts {
+    const char *host; /* numeric IPv4 or IPv6 address */
+    int port;         /* 0: any free port */
+    int io_threads;
+    int workers;
+    size_t max_body;
+};
+
+struct http_server;
+
+/* Starts serving; NULL on failure with a reason in why. */
+struct http_server *http_open(const struct http_opts *o, http_handler_cb handler, void *ctx,
+                              char *why, size_t why_len);
+/* The port actually bound. */
+int http_port(const struct http_server *s);
+/* Finishes the requests under way and stops. */
+void http_close(struct http_server *s);
+
+/* A request header (case-insensitive name), or NULL. */
+const char *http_header(const struct http_request *r, const char *name);
+/* A query string argument, or NULL. */
+const char *http_query(const struct http_request *r, const char *name);
+/* Adds a response header; the strings must outlive the request. */
+void http_add_header(struct http_response *resp, const char *name, const char *value);
+
+#endif

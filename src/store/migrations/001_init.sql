@@ -1,0 +1,93 @@
+-- actionlinks schema, version 1. Enum columns hold the index of the value in the
+-- X-macro tables of src/domain/model.h: those tables only ever grow at the end.
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE users (
+    id                    TEXT PRIMARY KEY,
+    username              TEXT NOT NULL UNIQUE,
+    name                  TEXT NOT NULL,
+    manager_id            TEXT,
+    view_all_data         INTEGER NOT NULL,
+    customize_application INTEGER NOT NULL,
+    password_hash         TEXT,
+    created_ms            INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE apps (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    client_id   TEXT NOT NULL UNIQUE,
+    secret_hash TEXT NOT NULL,
+    created_ms  INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE tokens (
+    hash                  TEXT PRIMARY KEY,
+    user_id               TEXT NOT NULL,
+    app_id                TEXT NOT NULL,
+    expires_ms            INTEGER NOT NULL,
+    revoked               INTEGER NOT NULL DEFAULT 0,
+    callback_execution_id TEXT
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE groups (
+    id            TEXT PRIMARY KEY,
+    category      INTEGER NOT NULL,
+    policy        INTEGER NOT NULL,
+    expiration_ms INTEGER NOT NULL,
+    creator_id    TEXT NOT NULL,
+    app_id        TEXT NOT NULL,
+    template_id   TEXT,
+    created_ms    INTEGER NOT NULL,
+    modified_ms   INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE links (
+    id                    TEXT PRIMARY KEY,
+    group_id              TEXT NOT NULL,
+    position              INTEGER NOT NULL,
+    type                  INTEGER NOT NULL,
+    action_url            TEXT NOT NULL,
+    method                INTEGER NOT NULL,
+    label_key             TEXT NOT NULL,
+    requires_confirmation INTEGER NOT NULL,
+    group_default         INTEGER NOT NULL,
+    headers               TEXT NOT NULL, -- JSON array of [name, value]
+    request_body          TEXT,
+    user_id               TEXT,
+    excluded_user_id      TEXT,
+    template_id           TEXT,
+    created_ms            INTEGER NOT NULL,
+    modified_ms           INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX links_by_group ON links (group_id, position);
+
+CREATE TABLE executions (
+    id            TEXT PRIMARY KEY,
+    group_id      TEXT NOT NULL,
+    scope_user_id TEXT NOT NULL, -- '' for Once
+    link_id       TEXT NOT NULL,
+    user_id       TEXT NOT NULL,
+    status        INTEGER NOT NULL,
+    created_ms    INTEGER NOT NULL,
+    modified_ms   INTEGER NOT NULL,
+    diagnostic    TEXT,
+    UNIQUE (group_id, scope_user_id)
+) STRICT, WITHOUT ROWID;
+
+-- state: 0 queued, 1 started (the engine may have sent it), 2 done
+CREATE TABLE callouts (
+    execution_id TEXT PRIMARY KEY,
+    state        INTEGER NOT NULL,
+    method       INTEGER NOT NULL,
+    url          TEXT NOT NULL,
+    headers      TEXT NOT NULL, -- JSON array of [name, value]
+    body         TEXT,
+    created_ms   INTEGER NOT NULL,
+    started_ms   INTEGER,
+    finished_ms  INTEGER
+) STRICT, WITHOUT ROWID;
+CREATE INDEX callouts_queued ON callouts (created_ms) WHERE state = 0;

@@ -1,0 +1,83 @@
+/* The one storage interface, in domain terms. No SQL above this line: a backend
+ * (store_sqlite.c now, store_pg.c next) implements every function. All functions are
+ * thread-safe and may be called from many threads at once. A function that writes
+ * returns only after the change is durable (it survives a crash of the process and,
+ * with default settings, of the machine); concurrent writers share commits.
+ *
+ * Nothing here assumes one process owns the database: uniqueness rules (one execution
+ * per scope, unique usernames) are enforced by the database, and conditional writes
+ * report ERR_CONFLICT so the caller can re-read and decide again.
+ *
+ * Loaded records put their strings in the arena the caller passes; they live as long as
+ * it does. Errors: ERR_NOT_FOUND, ERR_CONFLICT, ERR_EXISTS as documented per function;
+ * ERR_UNAVAILABLE when the database cannot be used. */
+#ifndef AL_STORE_H
+#define AL_STORE_H
+
+#include "core/arena.h"
+#include "core/err.h"
+#include "domain/model.h"
+
+struct store;
+
+/* Opens (creating and migrating on first use) the store at location: a file path for
+ * SQLite. On failure returns an error and writes a reason for a person into why. */
+enum err store_open(const char *location, struct store **out, char *why, size_t why_len);
+void store_close(struct store *s);
+/* The org's id (made when the database was created). */
+const char *store_org_id(const struct store *s);
+/* Whether the database answers. */
+bool store_ping(struct store *s);
+
+/* Users and apps. ERR_EXISTS when the username or app name is taken. */
+enum err store_user_add(struct store *s, const struct user *u);
+enum err store_user_get(struct store *s, const char *id, struct arena *a, struct user *out);
+enum err store_user_by_name(struct store *s, const char *username, struct arena *a,
+                            struct user *out);
+/* client_secret_hash: hex SHA-256 of the client secret. */
+enum err store_app_add(struct store *s, const struct app *app, const char *client_secret_hash);
+enum err store_app_by_name(struct store *s, const char *name, struct arena *a, struct app *out);
+
+/* Access tokens, known by the hex SHA-256 of the token (the token itself is never
+ * stored). */
+struct token_rec {
+    const char *hash;
+    idbuf user_id;
+    idbuf app_id;
+    int64_t expires_ms;
+    idbuf callback_execution_id; /* "" for an ordinary token */
+};
+enum err store_token_add(struct store *s, const struct token_rec *t);
+/* The principal behind a live token: ERR_SESSION if unknown, revoked or expired at now. */
+enum err store_token_principal(struct store *s, const char *hash, int64_t now_ms,
+                               struct arena *a, struct principal *out);
+/* ERR_NOT_FOUND if no such token. */
+enum err store_token_revoke(struct store *s, const char *hash);
+
+/* Groups with their links, written and deleted whole. */
+enum err store_group_create(struct store *s, const struct group *g);
+enum err store_group_get(struct store *s, const char *id, struct arena *a, struct group *out);
+/* Loads the group that holds link_id; *index is the link's place in out->links. */
+enum err store_link_group(struct store *s, const char *link_id, struct arena *a,
+                          struct group *out, size_t *index);
+/* Deletes the group, its links, executions and callouts. ERR_NOT_FOUND if absent. */
+enum err store_group_delete(struct store *s, const char *id);
+
+/* Executions. */
+enum err store_execution_get(struct store *s, const char *group_id, const char *scope_user_id,
+                             struct arena *a, struct execution *out);
+/* Creates the scope's execution, and its queued callout when c is not NULL, in one
+ * transaction. ERR_CONFLICT if the scope already has an execution. */
+enum err store_execution_create(struct store *s, const struct execution *e,
+                                const struct callout *c);
+/* Moves an execution from status `from` to `to` at now_ms, with a diagnostic line (NULL
+ * keeps the old one). ERR_CONFLICT if its status is no longer `from`. */
+enum err store_execution_update(struct store *s, const char *execution_id, enum status from,
+                                enum status to, int64_t now_ms, const char *diagnostic);
+/* The number of callouts in each state, for tests and metrics. */
+struct callout_counts {
+    int64_t queued, started, done;
+};
+enum err store_callout_counts(struct store *s, struct callout_counts *out);
+
+#endif

@@ -1,0 +1,973 @@
+/* The SQLite backend of store.h.
+ *
+ * Reads use a pool of connections (WAL lets them run beside the writer). Every write is
+ * an operation handed to one writer thread, which runs all operations waiting at that
+ * moment in one transaction, each inside its own savepoint so one refusal does not undo
+ * the others, and commits them with one fsync (group commit): with synchronous=FULL a
+ * commit costs an fsync, so sharing it is what makes durable writes fast. A caller
+ * returns when the commit that holds its operation is on disk. */
+#include "store/store.h"
+
+#include "core/clock.h"
+#include "core/log.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern const unsigned char sql_001_init[];
+
+#define STMT_TABLE(X)                                                                      \
+    X(ST_USER_INSERT, "INSERT INTO users (id, username, name, manager_id, view_all_data, " \
+                      "customize_application, password_hash, created_ms) "                \
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                            \
+    X(ST_USER_BY_ID, "SELECT id, username, name, manager_id, view_all_data, "               \
+                     "customize_application, password_hash FROM users WHERE id = ?1")       \
+    X(ST_USER_BY_NAME, "SELECT id, username, name, manager_id, view_all_data, "             \
+                       "customize_application, password_hash FROM users WHERE username = ?1") \
+    X(ST_APP_INSERT, "INSERT INTO apps (id, name, client_id, secret_hash, created_ms) "     \
+                     "VALUES (?1, ?2, ?3, ?4, ?5)")                                          \
+    X(ST_APP_BY_NAME, "SELECT id, name, client_id FROM apps WHERE name = ?1")               \
+    X(ST_TOKEN_INSERT, "INSERT INTO tokens (hash, user_id, app_id, expires_ms, "            \
+                       "callback_execution_id) VALUES (?1, ?2, ?3, ?4, ?5)")                \
+    X(ST_TOKEN_PRINCIPAL,                                                                  \
+      "SELECT t.expires_ms, t.revoked, t.callback_execution_id, u.id, u.username, u.name, " \
+      "u.manager_id, u.view_all_data, u.customize_application, a.id, a.name, a.client_id " \
+      "FROM tokens t JOIN users u ON u.id = t.user_id JOIN apps a ON a.id = t.app_id "    \
+      "WHERE t.hash = ?1")                                                                 \
+    X(ST_TOKEN_REVOKE, "UPDATE tokens SET revoked = 1 WHERE hash = ?1")                    \
+    X(ST_GROUP_INSERT, "INSERT INTO groups (id, category, policy, expiration_ms, "          \
+                       "creator_id, app_id, template_id, created_ms, modified_ms) "         \
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")                       \
+    X(ST_LINK_INSERT,                                                                      \
+      "INSERT INTO links (id, group_id, position, type, action_url, method, label_key, "   \
+      "requires_confirmation, group_default, headers, request_body, user_id, "            \
+      "excluded_user_id, template_id, created_ms, modified_ms) "                           \
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)")    \
+    X(ST_GROUP_BY_ID, "SELECT category, policy, expiration_ms, creator_id, app_id, "        \
+                      "template_id, created_ms, modified_ms FROM groups WHERE id = ?1")     \
+    X(ST_LINKS_BY_GROUP,                                                                   \
+      "SELECT id, position, type, action_url, method, label_key, requires_confirmation, "  \
+      "group_default, headers, request_body, user_id, excluded_user_id, template_id, "     \
+      "created_ms, modified_ms FROM links WHERE group_id = ?1 ORDER BY position")         \
+    X(ST_LINK_GROUP_ID, "SELECT group_id FROM links WHERE id = ?1")                        \
+    X(ST_GROUP_DELETE, "DELETE FROM groups WHERE id = ?1")                                 \
+    X(ST_LINKS_DELETE, "DELETE FROM links WHERE group_id = ?1")                            \
+    X(ST_CALLOUTS_DELETE, "DELETE FROM callouts WHERE execution_id IN "                    \
+                          "(SELECT id FROM executions WHERE group_id = ?1)")               \
+    X(ST_EXECUTIONS_DELETE, "DELETE FROM executions WHERE group_id = ?1")                  \
+    X(ST_EXEC_BY_SCOPE, "SELECT id, link_id, user_id, status, created_ms, modified_ms, "    \
+                        "diagnostic FROM executions WHERE group_id = ?1 AND "              \
+                        "scope_user_id = ?2")                                              \
+    X(ST_EXEC_INSERT, "INSERT INTO executions (id, group_id, scope_user_id, link_id, "      \
+                      "user_id, status, created_ms, modified_ms) "                         \
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)")                            \
+    X(ST_EXEC_UPDATE, "UPDATE executions SET status = ?3, modified_ms = ?4, "               \
+                      "diagnostic = coalesce(?5, diagnostic) WHERE id = ?1 AND status = ?2") \
+    X(ST_CALLOUT_INSERT, "INSERT INTO callouts (execution_id, state, method, url, headers, " \
+                         "body, created_ms) VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6)")           \
+    X(ST_CALLOUT_COUNTS, "SELECT state, count(*) FROM callouts GROUP BY state")
+
+enum stmt_id {
+#define X(name, sql) name,
+    STMT_TABLE(X)
+#undef X
+        STMT__COUNT
+};
+
+static const char *const stmt_sql[] = {
+#define X(name, sql) sql,
+    STMT_TABLE(X)
+#undef X
+};
+
+/* One connection with its prepared statements; used by one thread at a time. */
+struct conn {
+    sqlite3 *db;
+    sqlite3_stmt *st[STMT__COUNT];
+    struct conn *next; /* in the free list */
+};
+
+/* A write waiting for the writer thread. */
+struct wop {
+    enum err (*fn)(struct conn *c, const void *arg);
+    const void *arg;
+    enum err result;
+    bool done;
+    struct wop *next;
+};
+
+enum { MAX_READERS = 128, BUSY_TIMEOUT_MS = 10000 };
+
+struct store {
+    char *path;
+    char org_id[ID_LEN + 1];
+
+    pthread_mutex_t pool_mu; /* guards free_readers, n_readers */
+    pthread_cond_t pool_cv;
+    struct conn *free_readers;
+    struct conn *readers[MAX_READERS];
+    int n_readers;
+
+    struct conn *writer_conn; /* owned by the writer thread once it runs */
+    pthread_t writer;
+    pthread_mutex_t w_mu; /* guards queue_head, queue_tail, stopping and every wop's done */
+    pthread_cond_t w_work;
+    pthread_cond_t w_done;
+    struct wop *queue_head, *queue_tail;
+    bool stopping;
+};
+
+/* ---- connections ---- */
+
+static void conn_close(struct conn *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < STMT__COUNT; i++)
+        sqlite3_finalize(c->st[i]);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+static struct conn *conn_open(const char *path, char *why, size_t why_len)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    int rc = sqlite3_open_v2(path, &c->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(why, why_len, "cannot open %s: %s", path,
+                 c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        conn_close(c);
+        return NULL;
+    }
+    sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+    char *msg = NULL;
+    if (sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
+                     &msg) != SQLITE_OK) {
+        snprintf(why, why_len, "cannot set up %s: %s", path, msg ? msg : "?");
+        sqlite3_free(msg);
+        conn_close(c);
+        return NULL;
+    }
+    return c;
+}
+
+static sqlite3_stmt *stmt(struct conn *c, enum stmt_id id)
+{
+    if (!c->st[id]) {
+        if (sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->st[id],
+                               NULL) != SQLITE_OK) {
+            log_error("sqlite prepare failed: %s", sqlite3_errmsg(c->db));
+            return NULL;
+        }
+    }
+    return c->st[id];
+}
+
+static void done_stmt(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+static struct conn *reader_get(struct store *s)
+{
+    pthread_mutex_lock(&s->pool_mu);
+    struct conn *c;
+    for (;;) {
+        if ((c = s->free_readers)) {
+            s->free_readers = c->next;
+            break;
+        }
+        if (s->n_readers < MAX_READERS) {
+            char why[256];
+            c = conn_open(s->path, why, sizeof(why));
+            if (!c)
+                log_error("%s", why);
+            else
+                s->readers[s->n_readers++] = c;
+            break;
+        }
+        pthread_cond_wait(&s->pool_cv, &s->pool_mu);
+    }
+    pthread_mutex_unlock(&s->pool_mu);
+    return c;
+}
+
+static void reader_put(struct store *s, struct conn *c)
+{
+    pthread_mutex_lock(&s->pool_mu);
+    c->next = s->free_readers;
+    s->free_readers = c;
+    pthread_cond_signal(&s->pool_cv);
+    pthread_mutex_unlock(&s->pool_mu);
+}
+
+/* ---- binding and reading helpers ---- */
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* Binds an id, NULL when "". */
+static void bind_id(sqlite3_stmt *st, int i, const char *v)
+{
+    bind_text(st, i, v && v[0] ? v : NULL);
+}
+
+static const char *col_str(struct arena *a, sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(st, i)) : NULL;
+}
+
+static void col_id(sqlite3_stmt *st, int i, char out[ID_LEN + 1])
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    size_t n = t ? (size_t)sqlite3_column_bytes(st, i) : 0;
+    if (n > ID_LEN)
+        n = ID_LEN;
+    if (n)
+        memcpy(out, t, n);
+    out[n] = '\0';
+}
+
+static enum err step_done(struct conn *c, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    done_stmt(st);
+    if (rc == SQLITE_DONE)
+        return ERR_OK;
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        return ERR_CONFLICT;
+    log_error("sqlite write failed: %s", sqlite3_errmsg(c->db));
+    return ERR_UNAVAILABLE;
+}
+
+static char *headers_to_json(const struct header *h, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_pack("[ss]", h[i].name, h[i].value));
+    char *s = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    return s;
+}
+
+static void headers_from_json(struct arena *a, const char *text, struct header **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    json_t *arr = text ? json_loads(text, 0, NULL) : NULL;
+    size_t count = json_array_size(arr);
+    if (count) {
+        *out = arena_alloc(a, count * sizeof(**out));
+        for (size_t i = 0; i < count; i++) {
+            json_t *pair = json_array_get(arr, i);
+            (*out)[i].name = arena_strdup(a, json_string_value(json_array_get(pair, 0)));
+            (*out)[i].value = arena_strdup(a, json_string_value(json_array_get(pair, 1)));
+        }
+        *n = count;
+    }
+    json_decref(arr);
+}
+
+/* ---- the writer thread ---- */
+
+static bool exec_sql(struct conn *c, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        log_error("sqlite: %s: %s", sql, msg ? msg : "?");
+        sqlite3_free(msg);
+        return false;
+    }
+    return true;
+}
+
+static void run_batch(struct conn *c, struct wop *batch)
+{
+    if (!exec_sql(c, "BEGIN IMMEDIATE")) {
+        for (struct wop *w = batch; w; w = w->next)
+            w->result = ERR_UNAVAILABLE;
+        return;
+    }
+    for (struct wop *w = batch; w; w = w->next) {
+        exec_sql(c, "SAVEPOINT op");
+        w->result = w->fn(c, w->arg);
+        if (w->result != ERR_OK)
+            exec_sql(c, "ROLLBACK TO op");
+        exec_sql(c, "RELEASE op");
+    }
+    if (!exec_sql(c, "COMMIT")) {
+        exec_sql(c, "ROLLBACK");
+        for (struct wop *w = batch; w; w = w->next)
+            if (w->result == ERR_OK)
+                w->result = ERR_UNAVAILABLE;
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    struct store *s = arg;
+    pthread_mutex_lock(&s->w_mu);
+    for (;;) {
+        while (!s->queue_head && !s->stopping)
+            pthread_cond_wait(&s->w_work, &s->w_mu);
+        if (!s->queue_head)
+            break;
+        struct wop *batch = s->queue_head;
+        s->queue_head = s->queue_tail = NULL;
+        pthread_mutex_unlock(&s->w_mu);
+
+        run_batch(s->writer_conn, batch);
+
+        pthread_mutex_lock(&s->w_mu);
+        for (struct wop *w = batch, *next; w; w = next) {
+            next = w->next; /* w belongs to its waiter as soon as done is set */
+            w->done = true;
+        }
+        pthread_cond_broadcast(&s->w_done);
+    }
+    pthread_mutex_unlock(&s->w_mu);
+    return NULL;
+}
+
+static enum err submit(struct store *s, enum err (*fn)(struct conn *, const void *),
+                       const void *arg)
+{
+    struct wop w = {.fn = fn, .arg = arg};
+    pthread_mutex_lock(&s->w_mu);
+    if (s->stopping) {
+        pthread_mutex_unlock(&s->w_mu);
+        return ERR_UNAVAILABLE;
+    }
+    if (s->queue_tail)
+        s->queue_tail->next = &w;
+    else
+        s->queue_head = &w;
+    s->queue_tail = &w;
+    pthread_cond_signal(&s->w_work);
+    while (!w.done)
+        pthread_cond_wait(&s->w_done, &s->w_mu);
+    pthread_mutex_unlock(&s->w_mu);
+    return w.result;
+}
+
+/* ---- open, migrate, close ---- */
+
+static enum err migrate(struct conn *c, char *org_id, char *why, size_t why_len)
+{
+    if (!exec_sql(c, "BEGIN IMMEDIATE")) {
+        snprintf(why, why_len, "cannot lock the database: %s", sqlite3_errmsg(c->db));
+        return ERR_UNAVAILABLE;
+    }
+    sqlite3_stmt *st = NULL;
+    int version = 0;
+    if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version == 0) {
+        char id[ID_LEN + 1], sql[160];
+        id_new(ID_ORG, id);
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO meta (key, value) VALUES ('org_id', '%s'); PRAGMA user_version=1",
+                 id);
+        if (!exec_sql(c, (const char *)sql_001_init) || !exec_sql(c, sql)) {
+            snprintf(why, why_len, "cannot create the schema: %s", sqlite3_errmsg(c->db));
+            exec_sql(c, "ROLLBACK");
+            return ERR_UNAVAILABLE;
+        }
+    } else if (version > 1) {
+        snprintf(why, why_len, "the database has schema version %d, newer than this binary",
+                 version);
+        exec_sql(c, "ROLLBACK");
+        return ERR_UNAVAILABLE;
+    }
+    if (!exec_sql(c, "COMMIT")) {
+        snprintf(why, why_len, "cannot commit the schema: %s", sqlite3_errmsg(c->db));
+        return ERR_UNAVAILABLE;
+    }
+    org_id[0] = '\0';
+    if (sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key = 'org_id'", -1, &st,
+                           NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        col_id(st, 0, org_id);
+    sqlite3_finalize(st);
+    if (!org_id[0]) {
+        snprintf(why, why_len, "the database has no org id");
+        return ERR_UNAVAILABLE;
+    }
+    return ERR_OK;
+}
+
+enum err store_open(const char *location, struct store **out, char *why, size_t why_len)
+{
+    *out = NULL;
+    struct store *s = calloc(1, sizeof(*s));
+    if (!s || !(s->path = strdup(location))) {
+        free(s);
+        snprintf(why, why_len, "out of memory");
+        return ERR_UNAVAILABLE;
+    }
+    pthread_mutex_init(&s->pool_mu, NULL);
+    pthread_cond_init(&s->pool_cv, NULL);
+    pthread_mutex_init(&s->w_mu, NULL);
+    pthread_cond_init(&s->w_work, NULL);
+    pthread_cond_init(&s->w_done, NULL);
+    s->writer_conn = conn_open(location, why, why_len);
+    enum err r = s->writer_conn ? migrate(s->writer_conn, s->org_id, why, why_len)
+                                : ERR_UNAVAILABLE;
+    if (r == ERR_OK && pthread_create(&s->writer, NULL, writer_main, s) != 0) {
+        snprintf(why, why_len, "cannot start the writer thread");
+        r = ERR_UNAVAILABLE;
+    }
+    if (r != ERR_OK) {
+        conn_close(s->writer_conn);
+        s->writer_conn = NULL;
+        s->stopping = true;
+        store_close(s);
+        return r;
+    }
+    *out = s;
+    return ERR_OK;
+}
+
+void store_close(struct store *s)
+{
+    if (!s)
+        return;
+    if (s->writer_conn) {
+        pthread_mutex_lock(&s->w_mu);
+        s->stopping = true;
+        pthread_cond_signal(&s->w_work);
+        pthread_mutex_unlock(&s->w_mu);
+        pthread_join(s->writer, NULL);
+        conn_close(s->writer_conn);
+    }
+    for (int i = 0; i < s->n_readers; i++)
+        conn_close(s->readers[i]);
+    pthread_mutex_destroy(&s->pool_mu);
+    pthread_cond_destroy(&s->pool_cv);
+    pthread_mutex_destroy(&s->w_mu);
+    pthread_cond_destroy(&s->w_work);
+    pthread_cond_destroy(&s->w_done);
+    free(s->path);
+    free(s);
+}
+
+const char *store_org_id(const struct store *s)
+{
+    return s->org_id;
+}
+
+bool store_ping(struct store *s)
+{
+    struct conn *c = reader_get(s);
+    if (!c)
+        return false;
+    bool ok = sqlite3_exec(c->db, "SELECT 1", NULL, NULL, NULL) == SQLITE_OK;
+    reader_put(s, c);
+    return ok;
+}
+
+/* ---- users and apps ---- */
+
+static enum err w_user_add(struct conn *c, const void *arg)
+{
+    const struct user *u = arg;
+    sqlite3_stmt *st = stmt(c, ST_USER_INSERT);
+    if (!st)
+        return ERR_UNAVAILABLE;
+    bind_text(st, 1, u->id);
+    bind_text(st, 2, u->username);
+    bind_text(st, 3, u->name);
+    bind_id(st, 4, u->manager_id);
+    sqlite3_bind_int(st, 5, u->view_all_data);
+    sqlite3_bind_int(st, 6, u->customize_application);
+    bind_text(st, 7, u->password_hash);
+    sqlite3_bind_int64(st, 8, clock_now_ms());
+    enum err r = step_done(c, st);
+    return r == ERR_CONFLICT ? ERR_EXISTS : r;
+}
+
+enum err store_user_add(struct store *s, const struct user *u)
+{
+    return submit(s, w_user_add, u);
+}
+
+static enum err read_user(struct store *s, enum stmt_id id, const char *key, struct arena *a,
+                          struct user *out)
+{
+    struct conn *c = reader_get(s);
+    if (!c)
+        return ERR_UNAVAILABLE;
+    sqlite3_stmt *st = stmt(c, id);
+    enum err r = ERR_UNAVAILABLE;
+    if (st) {
+        bind_text(st, 1, key);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            memset(out, 0, sizeof(*out));
+            col_id(st, 0, out->id);
+            out->username = col_str(a, st, 1);
+            out->name = col_str(a, st, 2);
+            col_id(st, 3, out->manager_id);
+            out->view_all_data = sqlite3_column_int(st, 4);
+            out->customize_application = sqlite3_column_int(st, 5);
+            out->password_hash = col_str(a, st, 6);
+            r = ERR_OK;
+        } else {
+            r = rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_UNAVAILABLE;
+        }
+        done_stmt(st);
+    }
+    reader_put(s, c);
+    return r;
+}
+
+enum err store_user_get(struct store *s, const char *id, struct arena *a, struct user *out)
+{
+    return read_user(s, ST_USER_BY_ID, id, a, out);
+}
+
+enum err store_user_by_name(struct store *s, const char *username, struct arena *a,
+                            struct user *out)
+{
+    return read_user(s, ST_USER_BY_NAME, username, a, out);
+}
+
+struct app_add_arg {
+    const struct app *app;
+    const char *secret_hash;
+};
+
+static enum err w_app_add(struct conn *c, const void *arg)
+{
+    const struct app_add_arg *x = arg;
+    sqlite3_stmt *st = stmt(c, ST_APP_INSERT);
+    if (!st)
+        return ERR_UNAVAILABLE;
+    bind_text(st, 1, x->app->id);
+    bind_text(st, 2, x->app->name);
+    bind_text(st, 3, x->app->client_id);
+    bind_text(st, 4, x->secret_hash);
+    sqlite3_bind_int64(st, 5, clock_now_ms());
+    enum err r = step_done(c, st);
+    return r == ERR_CONFLICT ? ERR_EXISTS : r;
+}
+
+enum err store_app_add(struct store *s, const struct app *app, const char *client_secret_hash)
+{
+    struct app_add_arg x = {app, client_secret_hash};
+    return submit(s, w_app_add, &x);
+}
+
+enum err store_app_by_name(struct store *s, const char *name, struct arena *a, struct app *out)
+{
+    struct conn *c = reader_get(s);
+    if (!c)
+        return ERR_UNAVAILABLE;
+    sqlite3_stmt *st = stmt(c, ST_APP_BY_NAME);
+    enum err r = ERR_UNAVAILABLE;
+    if (st) {
+        bind_text(st, 1, name);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            memset(out, 0, sizeof(*out));
+            col_id(st, 0, out->id);
+            out->name = col_str(a, st, 1);
+            out->client_id = col_str(a, st, 2);
+            r = ERR_OK;
+        } else {
+            r = rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_UNAVAILABLE;
+        }
+        done_stmt(st);
+    }
+    reader_put(s, c);
+    return r;
+}
+
+/* ---- tokens ---- */
+
+static enum err w_token_add(struct conn *c, const void *arg)
+{
+    const struct token_rec *t = arg;
+    sqlite3_stmt *st = stmt(c, ST_TOKEN_INSERT);
+    if (!st)
+        return ERR_UNAVAILABLE;
+    bind_text(st, 1, t->hash);
+    bind_text(st, 2, t->user_id);
+    bind_text(st, 3, t->app_id);
+    sqlite3_bind_int64(st, 4, t->expires_ms);
+    bind_id(st, 5, t->callback_execution_id);
+    return step_done(c, st);
+}
+
+enum err store_token_add(struct store *s, const struct token_rec *t)
+{
+    return submit(s, w_token_add, t);
+}
+
+enum err store_token_principal(struct store *s, const char *hash, int64_t now_ms,
+                               struct arena *a, struct principal *out)
+{
+    struct conn *c = reader_get(s);
+    if (!c)
+        return ERR_UNAVAILABLE;
+    sqlite3_stmt *st = stmt(c, ST_TOKEN_PRINCIPAL);
+    enum err r = ERR_UNAVAILABLE;
+    if (st) {
+        bind_text(st, 1, hash);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            if (sqlite3_column_int64(st, 0) <= now_ms || sqlite3_column_int(st, 1)) {
+                r = ERR_SESSION;
+            } else {
+                memset(out, 0, sizeof(*out));
+                col_id(st, 2, out->callback_execution_id);
+                col_id(st, 3, out->user.id);
+                out->user.username = col_str(a, st, 4);
+                out->user.name = col_str(a, st, 5);
+                col_id(st, 6, out->user.manager_id);
+                out->user.view_all_data = sqlite3_column_int(st, 7);
+                out->user.customize_application = sqlite3_column_int(st, 8);
+                col_id(st, 9, out->app.id);
+                out->app.name = col_str(a, st, 10);
+                out->app.client_id = col_str(a, st, 11);
+                r = ERR_OK;
+            }
+        } else {
+            r = rc == SQLITE_DONE ? ERR_SESSION : ERR_UNAVAILABLE;
+        }
+        done_stmt(st);
+    }
+    reader_put(s, c);
+    return r;
+}
+
+static enum err w_token_revoke(struct conn *c, const void *arg)
+{
+    sqlite3_stmt *st = stmt(c, ST_TOKEN_REVOKE);
+    if (!st)
+        return ERR_UNAVAILABLE;
+    bind_text(st, 1, arg);
+    enum err r = step_done(c, st);
+    if (r == ERR_OK && sqlite3_changes(c->db) == 0)
+        r = ERR_NOT_FOUND;
+    return r;
+}
+
+enum err store_token_revoke(struct store *s, const char *hash)
+{
+    return submit(s, w_token_revoke, hash);
+}
+
+/* ---- groups ---- */
+
+static enum err w_group_create(struct conn *c, const void *arg)
+{
+    const struct group *g = arg;
+    sqlite3_stmt *st = stmt(c, ST_GROUP_INSERT);
+    if (!st)
+        return ERR_UNAVAILABLE;
+    bind_text(st, 1, g->id);
+    sqlite3_bind_int(st, 2, g->category);
+    sqlite3_bind_int(st, 3, g->policy);
+    sqlite3_bind_int64(st, 4, g->expiration_ms);
+    bind_text(st, 5, g->creator_id);
+    bind_text(st, 6, g->app_id);
+    bind_id(st, 7, g->template_id);
+    sqlite3_bind_int64(st, 8, g->created_ms);
+    sqlite3_bind_int64(st, 9, g->modified_ms);
+    enum err r = step_done(c, st);
+    for (size_t i = 0; r == ERR_OK && i < g->n_links; i++) {
+        const struct link *k = &g->links[i];
+        if (!(st = stmt(c, ST_LINK_INSERT)))
+            return ERR_UNAVAILABLE;
+        char *headers = headers_to_json(k->headers, k->n_headers);
+        bind_text(st, 1, k->id);
+        bind_text(st, 2, g->id);
+        sqlite3_bind_int(st, 3, k->position);
+        sqlite3_bind_int(st, 4, k->type);
+        bind_text(st, 5, k->action_url);
+        sqlite3_bind_int(st, 6, k->method);
+        bind_text(st, 7, k->label_key);
+        sqlite3_bind_int(st, 8, k->requires_confirmation);
+        sqlite3_bind_int(st, 9, k->group_default);
+        bind_text(st, 10, headers);
+        bind_text(st, 11, k->request_body);
+        bind_id(st, 12, k->user_id);
+        bind_id(st, 13, k->excluded_user_id);
+        bind_id(st, 14, k->template_id);
+        sqlite3_bind_int64(st, 15, k->created_ms);
+        sqlite3_bind_int64(st, 16, k->modified_ms);
+        r = step_done(c, st);
+        free(headers);
+    }
+    return r == ERR_CONFLICT ? ERR_EXISTS : r;
+}
+
+enum err store_group_create(struct store *s, const struct group *g)
+{
+    return submit(s, w_group_create, g);
+}
+
+static enum err group_load(struct conn *c, const char *id, struct arena *a, struct group *out)
+{
+    sqlite3_stmt *st = stmt(c, ST_GROUP_BY_ID);
+    if (!st)
+        return ERR_UNAVAILABLE;
+    bind_text(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        done_stmt(st);
+        return rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_UNAVAILABLE;
+    }
+    memset(out, 0, sizeof(*out));
+    snprintf(out->id, sizeof(out->id), "%s", id);
+    out->category = (enum category)sqlite3_column_int(st, 0);
+    out->policy = (enum policy)sqlite3_column_int(st, 1);
+    out->expiration_ms = sqlite3_column_int64(st, 2);
+    col_id(st, 3, out->creator_id);
+    col_id(st, 4, out->app_id);
+    col_id(st, 5, out->template_id);
+    out->created_ms = sqlite3_column_int64(st, 6);
+    out->modified_ms = sqlite3_column_int64(st, 7);
+    done_stmt(st);
+
+    if (!(st = stmt(c, ST_LINKS_BY_GROUP)))
+        return ERR_UNAVAILABLE;
+    bind_text(st, 1, id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && out->n_links < GROUP_MAX_LINKS) {
+        struct link *k = &out->links[out->n_links++];
+        col_id(st, 0, k->id);
+        snprintf(k->group_id, sizeof(k->group_id), "%s", id);
+        k->position = sqlite3_column_int(st, 1);
+        k->type = (enum action_type)sqlite3_column_int(st, 2);
+        k->action_url = col_str(a, st, 3);
+        k->method = (enum http_method)sqlite3_column_int(st, 4);
+        k->label_key = col_str(a, st, 5);
+        k->requires_confirmation = sqlite3_column_int(st, 6);
+        k->group_default = sqlite3_column_int(st, 7);
+        headers_from_json(a, (const char *)sqlite3_column_text(st, 8), &k->headers,
+                          &k->n_headers);
+        k->request_body = col_str(a, st, 9);
+        col_id(st, 10, k->user_id);
+        col_id(st, 11, k->excluded_user_id);
+        col_id(st, 12, k->template_id);
+        k->created_ms = sqlite3_column_int64(st, 13);
+        k->modified_ms = sqlite3_column_int64(st, 14);
+    }
+    done_stmt(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : ERR_UNAVAILABLE;
+}
+
+enum err store_group_get(struct store *s, const char *id, struct arena *a, struct group *out)
+{
+    struct conn *c = reader_get(s);
+    if (!c)
+        return ERR_UNAVAILABLE;
+    enum err r = group_load(c, id, a, out);
+    reader_put(s, c);
+    return r;
+}
+
+enum err store_link_group(struct store *s, const char *link_id, struct arena *a,
+                          struct group *out, size_t *index)
+{
+    struct conn *c = reader_get(s);
+    if (!c)
+        return ERR_UNAVAILABLE;
+    enum err r = ERR_UNAVAILABLE;
+    sqlite3_stmt *st = stmt(c, ST_LINK_GROUP_ID);
+    if (st) {
+        bind_text(st, 1, link_id);
+        int rc = sqlite3_step(st);
+        char gid[ID_LEN + 1] = "";
+        if (rc == SQLITE_ROW)
+            col_id(st, 0, gid);
+        done_stmt(st);
+        if (rc == SQLITE_ROW)
+            r = group_load(c, gid, a, out);
+        else
+            r = rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_UNAVAILABLE;
+    }
+    reader_put(s, c);
+    if (r == ERR_OK) {
+        r = ERR_NOT_FOUND; /* deleted between the two reads */
+        for (size_t i = 0; i < out->n_links; i++)
+            if (strcmp(out->links[i].id, link_id) == 0) {
+                *index = i;
+                r = ERR_OK;
+            }
+    }
+    return r;
+}
+
+static enum err w_group_delete(struct conn *c, const void *arg)
+{
+    static const enum stmt_id steps[] = {ST_CALLOUTS_DELETE, ST_EXECUTIONS_DELETE,
+                                         ST_LINKS_DELETE, ST_GROUP_DELETE};
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        sqlite3_stmt *st = stmt(c, steps[i]);
+        if (!st)
+            return ERR_UNAVAILABLE;
+        bind_text(st, 1, arg);
+        enum err r = step_done(c, st);
+        if (r)
+            return r;
+    }
+    return sqlite3_changes(c->db) ? ERR_OK : ERR_NOT_FOUND;
+}
+
+enum err store_group_delete(struct store *s, const char *id)
+{
+    return submit(s, w_group_delete, id);
+}
+
+/* ---- executions ---- */
+
+enum err store_execution_get(struct store *s, const char *group_id, const char *scope_user_id,
+                             struct arena *a, struct execution *out)
+{
+    struct conn *c = reader_get(s);
+    if (!c)
+        return ERR_UNAVAILABLE;
+    enum err r = ERR_UNAVAILABLE;
+    sqlite3_stmt *st = stmt(c, ST_EXEC_BY_SCOPE);
+    if (st) {
+        bind_text(st, 1, group_id);
+        bind_text(st, 2, scope_user_id);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            memset(out, 0, sizeof(*out));
+            col_id(st, 0, out->id);
+            snprintf(out->group_id, sizeof(out->group_id), "%s", group_id);
+            snprintf(out->scope_user_id, sizeof(out->scope_user_id), "%s", scope_user_id);
+            col_id(st, 1, out->link_id);
+            col_id(st, 2, out->user_id);
+            out->status = (enum status)sqlite3_column_int(st, 3);
+            out->created_ms = sqlite3_column_int64(st, 4);
+            out->modified_ms = sqlite3_column_int64(st, 5);
+            out->diagnostic = col_str(a, st, 6);
+            r = ERR_OK;
+        } else {
+            r = rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_UNAVAILABLE;
+        }
+        done_stmt(st);
+    }
+    reader_put(s, c);
+    return r;
+}
+
+struct exec_create_arg {
+    const struct execution *e;
+    const struct callout *c;
+};
+
+static enum err w_execution_create(struct conn *c, const void *arg)
+{
+    const struct exec_create_arg *x = arg;
+    const struct execution *e = x->e;
+    sqlite3_stmt *st = stmt(c, ST_EXEC_INSERT);
+    if (!st)
+        return ERR_UNAVAILABLE;
+    bind_text(st, 1, e->id);
+    bind_text(st, 2, e->group_id);
+    bind_text(st, 3, e->scope_user_id);
+    bind_text(st, 4, e->link_id);
+    bind_text(st, 5, e->user_id);
+    sqlite3_bind_int(st, 6, e->status);
+    sqlite3_bind_int64(st, 7, e->created_ms);
+    enum err r = step_done(c, st);
+    if (r != ERR_OK || !x->c)
+        return r;
+    if (!(st = stmt(c, ST_CALLOUT_INSERT)))
+        return ERR_UNAVAILABLE;
+    char *headers = headers_to_json(x->c->headers, x->c->n_headers);
+    bind_text(st, 1, e->id);
+    sqlite3_bind_int(st, 2, x->c->method);
+    bind_text(st, 3, x->c->url);
+    bind_text(st, 4, headers);
+    bind_text(st, 5, x->c->body);
+    sqlite3_bind_int64(st, 6, e->created_ms);
+    r = step_done(c, st);
+    free(headers);
+    return r == ERR_CONFLICT ? ERR_UNAVAILABLE : r;
+}
+
+enum err store_execution_create(struct store *s, const struct execution *e,
+                                const struct callout *c)
+{
+    struct exec_create_arg x = {e, c};
+    return submit(s, w_execution_create, &x);
+}
+
+struct exec_update_arg {
+    const char *id;
+    enum status from, to;
+    int64_t now_ms;
+    const char *diagnostic;
+};
+
+static enum err w_execution_update(struct conn *c, const void *arg)
+{
+    const struct exec_update_arg *x = arg;
+    sqlite3_stmt *st = stmt(c, ST_EXEC_UPDATE);
+    if (!st)
+        return ERR_UNAVAILABLE;
+    bind_text(st, 1, x->id);
+    sqlite3_bind_int(st, 2, x->from);
+    sqlite3_bind_int(st, 3, x->to);
+    sqlite3_bind_int64(st, 4, x->now_ms);
+    bind_text(st, 5, x->diagnostic);
+    enum err r = step_done(c, st);
+    if (r == ERR_OK && sqlite3_changes(c->db) == 0)
+        r = ERR_CONFLICT;
+    return r;
+}
+
+enum err store_execution_update(struct store *s, const char *execution_id, enum status from,
+                                enum status to, int64_t now_ms, const char *diagnostic)
+{
+    struct exec_update_arg x = {execution_id, from, to, now_ms, diagnostic};
+    return submit(s, w_execution_update, &x);
+}
+
+enum err store_callout_counts(struct store *s, struct callout_counts *out)
+{
+    memset(out, 0, sizeof(*out));
+    struct conn *c = reader_get(s);
+    if (!c)
+        return ERR_UNAVAILABLE;
+    enum err r = ERR_UNAVAILABLE;
+    sqlite3_stmt *st = stmt(c, ST_CALLOUT_COUNTS);
+    if (st) {
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            int64_t n = sqlite3_column_int64(st, 1);
+            switch (sqlite3_column_int(st, 0)) {
+            case 0: out->queued = n; break;
+            case 1: out->started = n; break;
+            default: out->done += n; break;
+            }
+        }
+        r = rc == SQLITE_DONE ? ERR_OK : ERR_UNAVAILABLE;
+        done_stmt(st);
+    }
+    reader_put(s, c);
+    return r;
+}

@@ -2,6 +2,7 @@
  * Platform Action Group, the Platform Action, its PATCH, and diagnostic info. */
 #include "api/internal.h"
 
+#include "auth/signed.h"
 #include "core/clock.h"
 #include "domain/render.h"
 #include "domain/workflow.h"
@@ -18,6 +19,24 @@ static bool visible(const struct link *k, const char *user_id)
     if (k->excluded_user_id[0] && strcmp(k->excluded_user_id, user_id) == 0)
         return false;
     return true;
+}
+
+/* Ids in the 18-character form for render_ctx; lives as long as the render. */
+struct render_ids {
+    char link[ID_LEN18 + 1], group[ID_LEN18 + 1], org[ID_LEN18 + 1], user[ID_LEN18 + 1];
+};
+
+static struct render_ctx render_ctx_for(struct api_req *r, const struct group *g,
+                                        const struct link *k, const char *user_id,
+                                        struct render_ids *ids)
+{
+    id_to18(k->id, ids->link);
+    id_to18(g->id, ids->group);
+    id_to18(store_org_id(r->api->store), ids->org);
+    id_to18(user_id, ids->user);
+    return (struct render_ctx){.action_link_id = ids->link, .action_link_group_id = ids->group,
+                               .community_id = community_id, .community_url = "",
+                               .org_id = ids->org, .user_id = ids->user};
 }
 
 /* The caller's scope execution of a group into e; false (and *e untouched) when there
@@ -58,7 +77,15 @@ static json_t *action_json(struct api_req *r, const struct group *g, const struc
         if (!err)
             v.executing_user = &u;
     }
-    /* Download/Ui redirect URLs (SPEC 7.5) plug in here: v.action_url. */
+    if (!action_is_api(k->type)) {
+        /* SPEC 7.5: a short-lived URL of ours that redirects to the link's target. */
+        char bearer[SIGNED_MAX], link18[ID_LEN18 + 1];
+        signed_make(store_signing_key(r->api->store), k->id, r->who.user.id,
+                    clock_now_ms() + SIGNED_REDIRECT_TTL_MS, bearer);
+        id_to18(k->id, link18);
+        v.action_url = arena_printf(r->a, "%s/action-link-redirect/%s/%s?_bearer=%s",
+                                    public_base_url(r), community_id, link18, bearer);
+    }
     return present_action(&r->pc, &v);
 }
 
@@ -176,15 +203,9 @@ static bool requested_status(struct api_req *r, enum status *out)
 static void render_callout(struct api_req *r, const struct group *g, const struct link *k,
                            const struct execution *e, struct callout *c)
 {
-    char link18[ID_LEN18 + 1], group18[ID_LEN18 + 1], org18[ID_LEN18 + 1], user18[ID_LEN18 + 1];
-    id_to18(k->id, link18);
-    id_to18(g->id, group18);
-    id_to18(store_org_id(r->api->store), org18);
-    id_to18(e->user_id, user18);
+    struct render_ids ids;
+    struct render_ctx ctx = render_ctx_for(r, g, k, e->user_id, &ids);
     /* {!callbackToken} and {!callbackUrl} (SPEC 7.3) plug in here. */
-    struct render_ctx ctx = {.action_link_id = link18, .action_link_group_id = group18,
-                             .community_id = community_id, .community_url = "",
-                             .org_id = org18, .user_id = user18};
     memset(c, 0, sizeof(*c));
     memcpy(c->execution_id, e->id, sizeof(c->execution_id));
     c->method = k->method;
@@ -291,4 +312,40 @@ void h_link_patch(struct api_req *r)
     }
     reply_error(r, ERR_UNAVAILABLE, "the link changed too often while applying the status; "
                                     "try again");
+}
+
+/* GET /action-link-redirect/{communityId}/{linkId}?_bearer=… (SPEC 7.5): no token; the
+ * signed _bearer names the link and the user. */
+void h_redirect(struct api_req *r)
+{
+    char id[ID_LEN + 1], user_id[ID_LEN + 1];
+    if (strcmp(r->param, community_id) != 0 && strcmp(r->param, "000000000000000") != 0) {
+        reply_error(r, ERR_NOT_FOUND, "no such community");
+        return;
+    }
+    if (!parse_id_or_reply(r, r->param2, ID_LINK, id))
+        return;
+    if (!signed_check(store_signing_key(r->api->store), id, http_query(r->http, "_bearer"),
+                      clock_now_ms(), user_id)) {
+        reply_error(r, ERR_SESSION, "Session expired or invalid");
+        return;
+    }
+    struct group g;
+    size_t index;
+    enum err err = store_link_group(r->api->store, id, r->a, &g, &index);
+    if (err) {
+        reply_store_error(r, err, "this action link");
+        return;
+    }
+    const struct link *k = &g.links[index];
+    if (action_is_api(k->type) || !visible(k, user_id)) {
+        reply_error(r, ERR_NOT_FOUND, "this action link does not exist");
+        return;
+    }
+    struct render_ids ids;
+    struct render_ctx ctx = render_ctx_for(r, &g, k, user_id, &ids);
+    reply_no_content(r);
+    r->resp->status = 302;
+    http_add_header(r->resp, "Location", render_text(r->a, k->action_url, &ctx, true));
+    http_add_header(r->resp, "Cache-Control", "no-store");
 }

@@ -18,7 +18,8 @@ struct api_req {
     struct arena *a;
     const char *version; /* "66.0" when the path has one */
     struct present_ctx pc;
-    const char *param; /* the {id} segment of the path, if any */
+    const char *param;  /* the first {id} segment of the path, if any */
+    const char *param2; /* the second one */
     struct principal who;
 };
 
@@ -44,6 +45,7 @@ const char *public_base_url(struct api_req *r);
 void h_versions(struct api_req *r);
 void h_version_root(struct api_req *r);
 void h_userinfo(struct api_req *r);
+void h_identity(struct api_req *r);
 void h_user_sobject(struct api_req *r);
 void h_healthz(struct api_req *r);
 void h_readyz(struct api_req *r);
@@ -54,5 +56,6 @@ void h_group_get(struct api_req *r);
 void h_link_get(struct api_req *r);
 void h_link_patch(struct api_req *r);
 void h_link_diagnostic(struct api_req *r);
+void h_redirect(struct api_req *r);
 
 #endif

@@ -20,6 +20,7 @@ static const struct route routes[] = {
     {"GET", "/services/data", false, h_versions},
     {"GET", "/services/data/{v}", false, h_version_root},
     {"GET", "/services/oauth2/userinfo", true, h_userinfo},
+    {"GET", "/id/{id}/{id}", true, h_identity},
     {"GET", "/services/data/{v}/sobjects/User/{id}", true, h_user_sobject},
     {"POST", "/services/data/{v}/connect/action-link-group-definitions", true,
      h_definition_create},
@@ -32,6 +33,7 @@ static const struct route routes[] = {
     {"PATCH", "/services/data/{v}/connect/action-links/{id}", true, h_link_patch},
     {"GET", "/services/data/{v}/connect/action-links/{id}/diagnostic-info", true,
      h_link_diagnostic},
+    {"GET", "/action-link-redirect/{id}/{id}", false, h_redirect},
     {"GET", "/healthz", false, h_healthz},
     {"GET", "/readyz", false, h_readyz},
 };
@@ -56,7 +58,8 @@ enum match { NO_MATCH, MATCH, BAD_VERSION };
 static enum match match(const char *pattern, const char *path, struct api_req *r)
 {
     const char *p = pattern, *s = path;
-    const char *version = NULL, *param = NULL;
+    const char *version = NULL, *params[2] = {NULL, NULL};
+    int n_params = 0;
     bool bad_version = false;
     while (*p && *s) {
         if (*p != '/' || *s != '/')
@@ -68,8 +71,8 @@ static enum match match(const char *pattern, const char *path, struct api_req *r
         if (pn == 3 && memcmp(p, "{v}", 3) == 0) {
             if (!(version = version_of(r->a, s, sn)))
                 bad_version = true;
-        } else if (pn == 4 && memcmp(p, "{id}", 4) == 0) {
-            param = arena_strndup(r->a, s, sn);
+        } else if (pn == 4 && memcmp(p, "{id}", 4) == 0 && n_params < 2) {
+            params[n_params++] = arena_strndup(r->a, s, sn);
         } else if (pn != sn || memcmp(p, s, pn) != 0) {
             return NO_MATCH;
         }
@@ -81,7 +84,8 @@ static enum match match(const char *pattern, const char *path, struct api_req *r
     if (bad_version)
         return BAD_VERSION;
     r->version = version;
-    r->param = param;
+    r->param = params[0];
+    r->param2 = params[1];
     return MATCH;
 }
 

@@ -1,6 +1,8 @@
 /* The resources around the API proper: version discovery, identity, health. */
 #include "api/internal.h"
 
+#include "auth/token.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -11,11 +13,26 @@ static void release_label(int major, char *out, size_t n)
     static const char *const seasons[] = {"Summer", "Winter", "Spring"};
     int k = major - 31, year;
     switch (k % 3) {
-    case 0: year = 14 + k / 3; break;
-    case 1: year = 15 + (k - 1) / 3; break;
-    default: year = 15 + (k - 2) / 3; break;
+    case 0:
+        year = 14 + k / 3;
+        break;
+    case 1:
+        year = 15 + (k - 1) / 3;
+        break;
+    default:
+        year = 15 + (k - 2) / 3;
+        break;
     }
     snprintf(out, n, "%s '%02d", seasons[k % 3], year);
+}
+
+/* The absolute identity URL of the caller: <base>/id/<org>/<user>. */
+static const char *identity_url(struct api_req *r)
+{
+    char uid[ID_LEN18 + 1], oid[ID_LEN18 + 1];
+    id_to18(r->who.user.id, uid);
+    id_to18(store_org_id(r->api->store), oid);
+    return arena_printf(r->a, "%s/id/%s/%s", public_base_url(r), oid, uid);
 }
 
 void h_versions(struct api_req *r)
@@ -26,8 +43,8 @@ void h_versions(struct api_req *r)
         release_label(v, label, sizeof(label));
         snprintf(url, sizeof(url), "/services/data/v%d.0", v);
         snprintf(version, sizeof(version), "%d.0", v);
-        json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "label", label, "url", url,
-                                              "version", version));
+        json_array_append_new(
+            list, json_pack("{s:s, s:s, s:s}", "label", label, "url", url, "version", version));
     }
     reply_json(r, 200, list);
 }
@@ -42,6 +59,31 @@ void h_version_root(struct api_req *r)
         snprintf(url, sizeof(url), "%s/%s", root, names[i]);
         json_object_set_new(o, names[i], json_string(url));
     }
+    /* No token is needed here (SPEC 11.1); with one, clients (jsforce's identity()) find
+     * the caller's identity URL. */
+    if (token_authenticate(r->api->store, http_header(r->http, "Authorization"), r->a, &r->who) ==
+        ERR_OK)
+        json_object_set_new(o, "identity", json_string(identity_url(r)));
+    reply_json(r, 200, o);
+}
+
+/* The identity service, in the shape Salesforce clients read (id, user_id,
+ * organization_id, username, display_name). Only the caller's own identity. */
+void h_identity(struct api_req *r)
+{
+    char org[ID_LEN + 1], user[ID_LEN + 1];
+    if (!id_parse(r->param, ID_ORG, org) || !id_parse(r->param2, ID_USER, user) ||
+        strcmp(org, store_org_id(r->api->store)) != 0 || strcmp(user, r->who.user.id) != 0) {
+        reply_error(r, ERR_NOT_FOUND, "no identity at this URL for this token");
+        return;
+    }
+    char uid[ID_LEN18 + 1], oid[ID_LEN18 + 1];
+    id_to18(r->who.user.id, uid);
+    id_to18(org, oid);
+    json_t *o = json_pack("{s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "id", identity_url(r),
+                          "asserted_user", 1, "user_id", uid, "organization_id", oid, "username",
+                          r->who.user.username, "nick_name", r->who.user.username, "display_name",
+                          r->who.user.name, "active", 1, "user_type", "STANDARD");
     reply_json(r, 200, o);
 }
 
@@ -50,12 +92,10 @@ void h_userinfo(struct api_req *r)
     char uid[ID_LEN18 + 1], oid[ID_LEN18 + 1];
     id_to18(r->who.user.id, uid);
     id_to18(store_org_id(r->api->store), oid);
-    const char *base = public_base_url(r);
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "sub",
-                          arena_printf(r->a, "%s/id/%s/%s", base, oid, uid), "user_id", uid,
-                          "organization_id", oid, "preferred_username", r->who.user.username,
-                          "name", r->who.user.name, "nickname", r->who.user.username,
-                          "user_type", "STANDARD");
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "sub", identity_url(r), "user_id", uid,
+                  "organization_id", oid, "preferred_username", r->who.user.username, "name",
+                  r->who.user.name, "nickname", r->who.user.username, "user_type", "STANDARD");
     reply_json(r, 200, o);
 }
 

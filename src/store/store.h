@@ -26,6 +26,10 @@ enum err store_open(const char *location, struct store **out, char *why, size_t 
 void store_close(struct store *s);
 /* The org's id (made when the database was created). */
 const char *store_org_id(const struct store *s);
+enum { STORE_KEY_HEX = 64 };
+/* The deployment's secret for signed values (hex, STORE_KEY_HEX characters), made with
+ * the database so that every node shares it. */
+const char *store_signing_key(const struct store *s);
 /* Whether the database answers. */
 bool store_ping(struct store *s);
 

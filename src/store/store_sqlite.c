@@ -10,6 +10,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/rand.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -105,6 +106,7 @@ enum { MAX_READERS = 128, BUSY_TIMEOUT_MS = 10000 };
 struct store {
     char *path;
     char org_id[ID_LEN + 1];
+    char signing_key[STORE_KEY_HEX + 1];
 
     pthread_mutex_t pool_mu; /* guards free_readers, n_readers */
     pthread_cond_t pool_cv;
@@ -367,7 +369,21 @@ static enum err submit(struct store *s, enum err (*fn)(struct conn *, const void
 
 /* ---- open, migrate, close ---- */
 
-static enum err migrate(struct conn *c, char *org_id, char *why, size_t why_len)
+static bool read_meta(struct conn *c, const char *key, char *out, size_t cap)
+{
+    sqlite3_stmt *st = NULL;
+    out[0] = '\0';
+    if (sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+            snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    return out[0] != '\0';
+}
+
+static enum err migrate(struct conn *c, struct store *s, char *why, size_t why_len)
 {
     if (!exec_sql(c, "BEGIN IMMEDIATE")) {
         snprintf(why, why_len, "cannot lock the database: %s", sqlite3_errmsg(c->db));
@@ -380,11 +396,20 @@ static enum err migrate(struct conn *c, char *org_id, char *why, size_t why_len)
         version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     if (version == 0) {
-        char id[ID_LEN + 1], sql[160];
+        char id[ID_LEN + 1], key[STORE_KEY_HEX + 1], sql[300];
+        unsigned char raw[STORE_KEY_HEX / 2];
         id_new(ID_ORG, id);
+        if (!rand_bytes(raw, sizeof(raw))) {
+            snprintf(why, why_len, "no random bytes for the signing key");
+            exec_sql(c, "ROLLBACK");
+            return ERR_UNAVAILABLE;
+        }
+        for (size_t i = 0; i < sizeof(raw); i++)
+            snprintf(key + 2 * i, 3, "%02x", raw[i]);
         snprintf(sql, sizeof(sql),
-                 "INSERT INTO meta (key, value) VALUES ('org_id', '%s'); PRAGMA user_version=1",
-                 id);
+                 "INSERT INTO meta (key, value) VALUES ('org_id', '%s'), ('signing_key', '%s');"
+                 " PRAGMA user_version=1",
+                 id, key);
         if (!exec_sql(c, (const char *)sql_001_init) || !exec_sql(c, sql)) {
             snprintf(why, why_len, "cannot create the schema: %s", sqlite3_errmsg(c->db));
             exec_sql(c, "ROLLBACK");
@@ -400,14 +425,9 @@ static enum err migrate(struct conn *c, char *org_id, char *why, size_t why_len)
         snprintf(why, why_len, "cannot commit the schema: %s", sqlite3_errmsg(c->db));
         return ERR_UNAVAILABLE;
     }
-    org_id[0] = '\0';
-    if (sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key = 'org_id'", -1, &st,
-                           NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        col_id(st, 0, org_id);
-    sqlite3_finalize(st);
-    if (!org_id[0]) {
-        snprintf(why, why_len, "the database has no org id");
+    if (!read_meta(c, "org_id", s->org_id, sizeof(s->org_id)) ||
+        !read_meta(c, "signing_key", s->signing_key, sizeof(s->signing_key))) {
+        snprintf(why, why_len, "the database has no org id or signing key");
         return ERR_UNAVAILABLE;
     }
     return ERR_OK;
@@ -428,7 +448,7 @@ enum err store_open(const char *location, struct store **out, char *why, size_t 
     pthread_cond_init(&s->w_work, NULL);
     pthread_cond_init(&s->w_done, NULL);
     s->writer_conn = conn_open(location, why, why_len);
-    enum err r = s->writer_conn ? migrate(s->writer_conn, s->org_id, why, why_len)
+    enum err r = s->writer_conn ? migrate(s->writer_conn, s, why, why_len)
                                 : ERR_UNAVAILABLE;
     if (r == ERR_OK && pthread_create(&s->writer, NULL, writer_main, s) != 0) {
         snprintf(why, why_len, "cannot start the writer thread");
@@ -471,6 +491,11 @@ void store_close(struct store *s)
 const char *store_org_id(const struct store *s)
 {
     return s->org_id;
+}
+
+const char *store_signing_key(const struct store *s)
+{
+    return s->signing_key;
 }
 
 bool store_ping(struct store *s)

@@ -134,6 +134,49 @@ class Resources(harness.ServerTest):
         self.assertEqual(old["url"], "/services/data/v40.0/connect/action-links/" + pa["id"])
         self.assertEqual(self.alice.link(pa["id"]).json(), pa)
 
+    def test_redirect_url(self):
+        r = self.alice.create_group(group_def([
+            link_def("Ui", "https://example.com/view?u={!userId}&l={!actionLinkId}",
+                     label="View"),
+            link_def("Download", "https://example.com/file.pdf", label="Download")]))
+        ui, dl = [l["id"] for l in r.json()["actionLinks"]]
+        pa = self.alice.link(ui).json()
+        base = "http://127.0.0.1:%d" % self.server.port
+        prefix = base + "/action-link-redirect/000000000000000000/%s?_bearer=" % ui
+        self.assertTrue(pa["actionUrl"].startswith(prefix), pa["actionUrl"])
+        anon = self.server.client()
+        got = anon.get(pa["actionUrl"][len(base):], auth=False)
+        self.assertEqual(got.status, 302, got)
+        self.assertEqual(got.header("Location"), "https://example.com/view?u=%s&l=%s" % (
+            self.alice.user_id, ui))
+        bearer = pa["actionUrl"][len(prefix):]
+        # a bearer is bound to its link and cannot be altered
+        self.assertError(anon.get("/action-link-redirect/000000000000000000/%s?_bearer=%s" % (
+            dl, bearer), auth=False), 401, "INVALID_SESSION_ID")
+        bad = bearer[:-1] + ("0" if bearer[-1] != "0" else "1")
+        self.assertError(anon.get(pa["actionUrl"][len(base):].replace(bearer, bad),
+                                  auth=False), 401, "INVALID_SESSION_ID")
+        self.assertError(anon.get("/action-link-redirect/000000000000000000/%s" % ui,
+                                  auth=False), 401, "INVALID_SESSION_ID")
+        # an expired one is refused
+        expired = "1000." + bearer.split(".", 1)[1]
+        self.assertError(anon.get("/action-link-redirect/000000000000000000/%s?_bearer=%s" % (
+            ui, expired), auth=False), 401, "INVALID_SESSION_ID")
+        dl_pa = self.alice.link(dl).json()
+        self.assertEqual(anon.get(dl_pa["actionUrl"][len(base):], auth=False).header(
+            "Location"), "https://example.com/file.pdf")
+
+    def test_public_url(self):
+        s = harness.Server(extra_args=["--public-url", "https://links.example.org/"]).start()
+        try:
+            c = s.user("carol")
+            g = c.create_group(group_def([link_def("Ui", label="View")])).json()
+            pa = c.link(g["actionLinks"][0]["id"]).json()
+            self.assertTrue(pa["actionUrl"].startswith(
+                "https://links.example.org/action-link-redirect/"), pa["actionUrl"])
+        finally:
+            s.stop()
+
     def test_delete(self):
         g = self.alice.create_group(group_def([link_def("Ui", label="View")])).json()
         path = API + "/connect/action-link-group-definitions/" + g["id"]

@@ -183,7 +183,7 @@ static bool requested_status(struct api_req *r, enum status *out)
 {
     const char *q = http_query(r->http, "status");
     json_t *body = NULL;
-    if (read_json_body(r, q != NULL, &body))
+    if (read_json_body(r, true, &body))
         return false;
     const char *name = q;
     if (!name && json_is_object(body))

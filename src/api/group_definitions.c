@@ -50,10 +50,15 @@ void h_definition_create(struct api_req *r)
         return;
     struct group g;
     memset(&g, 0, sizeof(g));
-    if (json_is_object(body) && json_object_get(body, "templateId") &&
-        !json_is_null(json_object_get(body, "templateId"))) {
+    const json_t *tid = json_object_get(body, "templateId");
+    if (tid && !json_is_null(tid)) {
         /* Templates (SPEC 8) plug in here. */
-        reply_error(r, ERR_INPUT, "templateId: no published template has this id");
+        char id[ID_LEN + 1];
+        if (!json_is_string(tid) || !id_parse(json_string_value(tid), ID_GROUP_TEMPLATE, id))
+            reply_error(r, ERR_ID, "templateId: must be an action link group template id "
+                                   "(07g…)");
+        else
+            reply_error(r, ERR_INPUT, "templateId: no published template has this id");
         json_decref(body);
         return;
     }

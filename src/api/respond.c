@@ -15,7 +15,13 @@ void reply_json(struct api_req *r, int status, json_t *body)
 {
     free(r->resp->body);
     r->resp->status = status;
-    r->resp->body = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+    r->resp->body = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    if (!r->resp->body) {
+        /* Only a bug gets here (a value jansson cannot encode): still answer in shape. */
+        r->resp->status = 500;
+        r->resp->body = strdup("[{\"errorCode\":\"UNKNOWN_EXCEPTION\",\"message\":"
+                               "\"the answer could not be encoded\"}]");
+    }
     r->resp->body_len = r->resp->body ? strlen(r->resp->body) : 0;
     r->resp->content_type = json_content_type;
     json_decref(body);
@@ -28,6 +34,15 @@ void reply_error(struct api_req *r, enum err e, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    /* vsnprintf may have cut a multi-byte character: back up to a character boundary. */
+    size_t n = strlen(msg);
+    if (n == sizeof(msg) - 1) {
+        while (n && ((unsigned char)msg[n - 1] & 0xc0) == 0x80)
+            n--;
+        if (n && (unsigned char)msg[n - 1] >= 0xc0)
+            n--;
+        msg[n] = '\0';
+    }
     reply_json(r, err_http_status(e), present_error(err_code(e), msg));
 }
 
@@ -55,7 +70,7 @@ enum err read_json_body(struct api_req *r, bool allow_empty, json_t **out)
     size_t n = r->http->body_len;
     const char *p = r->http->body;
     if (is_form_or_xml(ct)) {
-        reply_error(r, ERR_MEDIA, "the body must be JSON; %s is not supported", ct);
+        reply_error(r, ERR_MEDIA, "the body must be JSON; XML and form bodies are not supported");
         return ERR_MEDIA;
     }
     bool blank = true;

@@ -102,7 +102,7 @@ static void method_not_allowed(struct api_req *r, const char *path)
         if (strcmp(routes[i].method, "GET") == 0)
             strncat(allow, ", HEAD", sizeof(allow) - strlen(allow) - 1);
     }
-    reply_error(r, ERR_METHOD, "%s is not allowed here; allowed: %s", r->http->method, allow);
+    reply_error(r, ERR_METHOD, "this method is not allowed here; allowed: %s", allow);
     http_add_header(r->resp, "Allow", arena_strdup(r->a, allow));
 }
 

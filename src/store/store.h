@@ -10,7 +10,8 @@
  *
  * Loaded records put their strings in the arena the caller passes; they live as long as
  * it does. Errors: ERR_NOT_FOUND, ERR_CONFLICT, ERR_EXISTS as documented per function;
- * ERR_UNAVAILABLE when the database cannot be used. */
+ * ERR_INPUT for a value the store cannot keep (text that is not UTF-8); ERR_UNAVAILABLE
+ * when the database cannot be used. */
 #ifndef AL_STORE_H
 #define AL_STORE_H
 
@@ -70,8 +71,9 @@ enum err store_group_delete(struct store *s, const char *id);
 /* Executions. */
 enum err store_execution_get(struct store *s, const char *group_id, const char *scope_user_id,
                              struct arena *a, struct execution *out);
-/* Creates the scope's execution, and its queued callout when c is not NULL, in one
- * transaction. ERR_CONFLICT if the scope already has an execution. */
+/* Creates the scope's execution (created_ms is also its first modified_ms), and its
+ * queued callout when c is not NULL, in one transaction. ERR_CONFLICT if the scope
+ * already has an execution. */
 enum err store_execution_create(struct store *s, const struct execution *e,
                                 const struct callout *c);
 /* Moves an execution from status `from` to `to` at now_ms, with a diagnostic line (NULL

@@ -151,8 +151,18 @@ static struct conn *conn_open(const char *path, char *why, size_t why_len)
     }
     sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
     char *msg = NULL;
-    if (sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
-                     &msg) != SQLITE_OK) {
+    /* Switching a new database to WAL takes a lock the busy handler does not wait for,
+     * so processes opening a new file at once retry here. WAL then stays set in the file. */
+    int rc2 = SQLITE_BUSY;
+    for (int tries = 0; tries < 500 && (rc2 & 0xff) == SQLITE_BUSY; tries++) {
+        sqlite3_free(msg);
+        msg = NULL;
+        rc2 = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL", NULL, NULL, &msg);
+        if ((rc2 & 0xff) == SQLITE_BUSY)
+            sqlite3_sleep(10);
+    }
+    if (rc2 != SQLITE_OK ||
+        sqlite3_exec(c->db, "PRAGMA synchronous=FULL", NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(why, why_len, "cannot set up %s: %s", path, msg ? msg : "?");
         sqlite3_free(msg);
         conn_close(c);
@@ -257,12 +267,15 @@ static enum err step_done(struct conn *c, sqlite3_stmt *st)
     return ERR_UNAVAILABLE;
 }
 
+/* NULL when a header cannot be stored as JSON (not UTF-8): the write is refused rather
+ * than a header silently dropped. */
 static char *headers_to_json(const struct header *h, size_t n)
 {
     json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, json_pack("[ss]", h[i].name, h[i].value));
-    char *s = json_dumps(arr, JSON_COMPACT);
+    bool ok = arr != NULL;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = json_array_append_new(arr, json_pack("[ss]", h[i].name, h[i].value)) == 0;
+    char *s = ok ? json_dumps(arr, JSON_COMPACT) : NULL;
     json_decref(arr);
     return s;
 }
@@ -298,19 +311,35 @@ static bool exec_sql(struct conn *c, const char *sql)
     return true;
 }
 
+static void fail_all(struct wop *batch)
+{
+    for (struct wop *w = batch; w; w = w->next)
+        w->result = ERR_UNAVAILABLE;
+}
+
 static void run_batch(struct conn *c, struct wop *batch)
 {
     if (!exec_sql(c, "BEGIN IMMEDIATE")) {
-        for (struct wop *w = batch; w; w = w->next)
-            w->result = ERR_UNAVAILABLE;
+        fail_all(batch);
         return;
     }
     for (struct wop *w = batch; w; w = w->next) {
-        exec_sql(c, "SAVEPOINT op");
+        if (!exec_sql(c, "SAVEPOINT op")) {
+            exec_sql(c, "ROLLBACK");
+            fail_all(batch);
+            return;
+        }
         w->result = w->fn(c, w->arg);
-        if (w->result != ERR_OK)
-            exec_sql(c, "ROLLBACK TO op");
-        exec_sql(c, "RELEASE op");
+        if (w->result != ERR_OK && !exec_sql(c, "ROLLBACK TO op"))
+            w->result = ERR_UNAVAILABLE;
+        /* SQLite rolls back the whole transaction on some errors (disk full, I/O): then
+         * nothing of the batch is written, and nothing more may run in it. */
+        if (sqlite3_get_autocommit(c->db) || !exec_sql(c, "RELEASE op")) {
+            if (!sqlite3_get_autocommit(c->db))
+                exec_sql(c, "ROLLBACK");
+            fail_all(batch);
+            return;
+        }
     }
     if (!exec_sql(c, "COMMIT")) {
         exec_sql(c, "ROLLBACK");
@@ -723,6 +752,8 @@ static enum err w_group_create(struct conn *c, const void *arg)
         if (!(st = stmt(c, ST_LINK_INSERT)))
             return ERR_UNAVAILABLE;
         char *headers = headers_to_json(k->headers, k->n_headers);
+        if (!headers)
+            return ERR_INPUT;
         bind_text(st, 1, k->id);
         bind_text(st, 2, g->id);
         sqlite3_bind_int(st, 3, k->position);
@@ -923,6 +954,8 @@ static enum err w_execution_create(struct conn *c, const void *arg)
     if (!(st = stmt(c, ST_CALLOUT_INSERT)))
         return ERR_UNAVAILABLE;
     char *headers = headers_to_json(x->c->headers, x->c->n_headers);
+    if (!headers)
+        return ERR_INPUT;
     bind_text(st, 1, e->id);
     sqlite3_bind_int(st, 2, x->c->method);
     bind_text(st, 3, x->c->url);

@@ -1,6 +1,7 @@
 /* Bump allocation in chunks; large requests get a chunk of their own. */
 #include "core/arena.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,10 @@ void arena_cleanup(struct arena *a)
 void *arena_alloc(struct arena *a, size_t n)
 {
     size_t align = sizeof(max_align_t);
+    if (n > SIZE_MAX / 2) {
+        fputs("out of memory\n", stderr);
+        abort();
+    }
     n = (n + align - 1) / align * align;
     if (n == 0)
         n = align;

@@ -2,6 +2,7 @@
 #include "core/buf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +25,13 @@ static bool reserve(struct buf *b, size_t extra)
 {
     if (b->limit && (extra > b->limit || b->len > b->limit - extra))
         return false;
-    if (b->len + extra + 1 <= b->cap)
+    if (extra > SIZE_MAX / 2 - 1 - b->len)
+        return false; /* no real buffer is that large; refuse rather than wrap */
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
         return true;
     size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + extra + 1)
+    while (cap < need)
         cap *= 2;
     char *p = realloc(b->data, cap);
     if (!p) {

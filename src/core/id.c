@@ -115,5 +115,18 @@ bool id_parse(const char *in, enum id_kind kind, char out[ID_LEN + 1])
             }
         }
     }
+    if (n == ID_LEN18) {
+        /* The suffix must be the one this id has: a suffix that marks a digit as upper
+         * case names no id. */
+        char want[ID_LEN18 + 1];
+        id_to18(out, want);
+        for (int i = ID_LEN; i < ID_LEN18; i++) {
+            char s = in[i];
+            if (s >= 'a' && s <= 'z')
+                s = (char)(s - 'a' + 'A');
+            if (s != want[i])
+                return false;
+        }
+    }
     return memcmp(out, prefixes[kind], 3) == 0;
 }

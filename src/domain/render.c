@@ -47,6 +47,8 @@ bool render_check(const char *s, char *bad, size_t cap)
     size_t len;
     for (const char *v = next_var(s, &name, &len); v; v = next_var(name + len + 1, &name, &len)) {
         if (var_index(name, len) < 0) {
+            if (cap == 0)
+                return false;
             size_t n = len < cap - 1 ? len : cap - 1;
             memcpy(bad, name, n);
             bad[n] = '\0';

@@ -31,7 +31,8 @@ bool validate_bool(const json_t *v, bool *out)
     }
     if (json_is_string(v)) {
         const char *s = json_string_value(v);
-        if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0) {
+        size_t n = json_string_length(v); /* a NUL inside must not pass for the end */
+        if ((n == 4 && memcmp(s, "true", 4) == 0) || (n == 5 && memcmp(s, "false", 5) == 0)) {
             *out = s[0] == 't';
             return true;
         }
@@ -142,7 +143,23 @@ static enum err check_url(const char *url, const char *path, const struct valida
                     "/services/",
                     path);
     }
-    if (*rest == '\0' || *rest == '/' || *rest == '?' || *rest == '#')
+    /* The authority: up to the first / ? #; the host is what stands after any userinfo
+     * and before any port. */
+    size_t auth_len = strcspn(rest, "/?#");
+    const char *host = rest;
+    for (const char *at = rest; at < rest + auth_len; at++)
+        if (*at == '@')
+            host = at + 1;
+    size_t host_len = (size_t)(rest + auth_len - host);
+    if (host_len && host[0] == '[') {
+        const char *close = memchr(host, ']', host_len);
+        host_len = close ? (size_t)(close - host - 1) : 0;
+    } else {
+        const char *colon = memchr(host, ':', host_len);
+        if (colon)
+            host_len = (size_t)(colon - host);
+    }
+    if (host_len == 0)
         return fail(e, ERR_INPUT, "%s: must name a host", path);
     return check_vars(url, path, e);
 }
@@ -334,7 +351,7 @@ enum err validate_group_input(const json_t *body, const struct validate_opts *o,
         return fail(e, ERR_INPUT, "actionLinks: must be an array");
     size_t n = json_array_size(links), max = g->category == CATEGORY_PRIMARY ? 3 : 4;
     if (n < 1 || n > max)
-        return fail(e, ERR_INPUT, "actionLinks: a %s group has 1 to %zu links",
+        return fail(e, ERR_INPUT, "actionLinks: a group of category %s has 1 to %zu links",
                     category_name(g->category), max);
     int defaults = 0;
     for (size_t i = 0; i < n; i++) {

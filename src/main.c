@@ -1,4 +1,5 @@
 /* actionlinks: subcommand dispatch. */
+#include "callout/engine.h"
 #include "cli/cli.h"
 
 #include <stdio.h>
@@ -20,8 +21,12 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "serve") == 0)
-        return cli_serve(argc - 2, argv + 2);
+    if (strcmp(cmd, "serve") == 0) {
+        engine_global_init();
+        int rc = cli_serve(argc - 2, argv + 2);
+        engine_global_cleanup();
+        return rc;
+    }
     if (strcmp(cmd, "user") == 0)
         return cli_user(argc - 2, argv + 2);
     if (strcmp(cmd, "app") == 0)

@@ -3,6 +3,7 @@
 #include "api/internal.h"
 
 #include "auth/signed.h"
+#include "auth/token.h"
 #include "core/clock.h"
 #include "domain/render.h"
 #include "domain/workflow.h"
@@ -19,6 +20,13 @@ static bool visible(const struct link *k, const char *user_id)
     if (k->excluded_user_id[0] && strcmp(k->excluded_user_id, user_id) == 0)
         return false;
     return true;
+}
+
+/* An ApiAsync execution still Pending at its deadline has failed (SPEC 7.3), whether or
+ * not the dispatcher has written that down yet. */
+static bool past_deadline(const struct execution *e)
+{
+    return e->status == STATUS_PENDING && e->deadline_ms && clock_now_ms() >= e->deadline_ms;
 }
 
 /* Ids in the 18-character form for render_ctx; lives as long as the render. */
@@ -67,7 +75,7 @@ static json_t *action_json(struct api_req *r, const struct group *g, const struc
                             .modified_ms = k->modified_ms};
     struct user u;
     if (e && strcmp(e->link_id, k->id) == 0) {
-        v.status = e->status;
+        v.status = past_deadline(e) ? STATUS_FAILED : e->status;
         v.modified_ms = e->modified_ms;
         enum err err = store_user_get(r->api->store, e->user_id, r->a, &u);
         if (err && err != ERR_NOT_FOUND) {
@@ -169,6 +177,8 @@ void h_link_diagnostic(struct api_req *r)
     if (failed)
         return;
     const char *diag = has && strcmp(e.link_id, k->id) == 0 ? e.diagnostic : NULL;
+    if (has && strcmp(e.link_id, k->id) == 0 && past_deadline(&e))
+        diag = DIAG_NO_CALLBACK;
     char id18[ID_LEN18 + 1];
     id_to18(k->id, id18);
     reply_json(r, 200,
@@ -199,17 +209,42 @@ static bool requested_status(struct api_req *r, enum status *out)
     return true;
 }
 
-/* The snapshot of an Api/ApiAsync callout, rendered now (SPEC 7.1, 7.2). */
-static void render_callout(struct api_req *r, const struct group *g, const struct link *k,
-                           const struct execution *e, struct callout *c)
+/* The snapshot of an Api/ApiAsync callout, rendered now (SPEC 7.1, 7.2), with the
+ * callback token of an ApiAsync execution (SPEC 7.3) written into *t. */
+static bool render_callout(struct api_req *r, const struct group *g, const struct link *k,
+                           const struct execution *e, struct callout *c, struct token_rec *t)
 {
     struct render_ids ids;
     struct render_ctx ctx = render_ctx_for(r, g, k, e->user_id, &ids);
-    /* {!callbackToken} and {!callbackUrl} (SPEC 7.3) plug in here. */
+    memset(t, 0, sizeof(*t));
+    if (k->type == ACTION_API_ASYNC) {
+        char *token = arena_alloc(r->a, TOKEN_LEN + 1), *hash = arena_alloc(r->a, TOKEN_HASH_LEN + 1);
+        if (!token_new(store_org_id(r->api->store), token))
+            return false;
+        token_hash(token, hash);
+        t->hash = hash;
+        memcpy(t->user_id, e->user_id, sizeof(t->user_id));
+        memcpy(t->app_id, g->app_id, sizeof(t->app_id));
+        memcpy(t->callback_execution_id, e->id, sizeof(t->callback_execution_id));
+        /* The token dies with the deadline; without one, in ten years. */
+        t->expires_ms = e->deadline_ms ? e->deadline_ms
+                                       : e->created_ms + (int64_t)3650 * 86400 * 1000;
+        const char *base = r->api->cfg.public_url && *r->api->cfg.public_url
+                               ? public_base_url(r)
+                               : r->api->cfg.self_base;
+        ctx.callback_token = token;
+        ctx.callback_url = arena_printf(r->a, "%s%s/connect/action-links/%s",
+                                        base ? base : public_base_url(r), r->pc.api_root,
+                                        ids.link);
+    }
     memset(c, 0, sizeof(*c));
     memcpy(c->execution_id, e->id, sizeof(c->execution_id));
+    c->type = k->type;
+    memcpy(c->user_id, e->user_id, sizeof(c->user_id));
+    memcpy(c->app_id, g->app_id, sizeof(c->app_id));
     c->method = k->method;
     c->url = render_text(r->a, k->action_url, &ctx, true);
+    c->host = render_host_key(r->a, c->url);
     c->body = render_text(r->a, k->request_body, &ctx, false);
     c->n_headers = k->n_headers;
     c->headers = arena_alloc(r->a, (k->n_headers ? k->n_headers : 1) * sizeof(*c->headers));
@@ -217,6 +252,8 @@ static void render_callout(struct api_req *r, const struct group *g, const struc
         c->headers[i].name = k->headers[i].name;
         c->headers[i].value = render_text(r->a, k->headers[i].value, &ctx, false);
     }
+    c->created_ms = e->created_ms;
+    return true;
 }
 
 static void refuse(struct api_req *r, enum err e)
@@ -256,19 +293,32 @@ void h_link_patch(struct api_req *r)
         if (failed)
             return;
         int64_t now = clock_now_ms();
+        enum err err;
         struct wf_input in = {
             .policy = g.policy, .type = k->type, .requested = want, .link_id = k->id,
             .caller_id = r->who.user.id, .exec = has ? &e : NULL,
             .expired = g.expiration_ms && now >= g.expiration_ms,
             .may_complete_async = has && workflow_may_complete_async(&g, &e, &r->who)};
+        if (has && past_deadline(&e)) {
+            /* Write down the failure the deadline already decided, then decide again. */
+            err = store_execution_update(r->api->store, e.id, STATUS_PENDING, STATUS_FAILED, now,
+                                         DIAG_NO_CALLBACK);
+            if (err && err != ERR_CONFLICT) {
+                reply_store_error(r, err, "");
+                return;
+            }
+            continue;
+        }
+        /* A callback token completes its one execution, of this link, once (SPEC 11.13). */
         if (r->who.callback_execution_id[0] &&
             (!has || strcmp(e.id, r->who.callback_execution_id) != 0 ||
-             e.status != STATUS_PENDING || want == STATUS_PENDING || want == STATUS_NEW)) {
+             strcmp(e.link_id, k->id) != 0 || e.status != STATUS_PENDING ||
+             want == STATUS_PENDING || want == STATUS_NEW)) {
             reply_error(r, ERR_SESSION, "Session expired or invalid");
             return;
         }
         struct wf_decision d = workflow_decide(&in);
-        enum err err = ERR_OK;
+        err = ERR_OK;
         switch (d.action) {
         case WF_REFUSE:
             refuse(r, d.err);
@@ -286,10 +336,18 @@ void h_link_patch(struct api_req *r)
             e.status = d.to;
             e.created_ms = e.modified_ms = now;
             struct callout c;
+            struct token_rec t;
             bool send = action_is_api(k->type) && d.to == STATUS_PENDING;
-            if (send)
-                render_callout(r, &g, k, &e, &c);
-            err = store_execution_create(r->api->store, &e, send ? &c : NULL);
+            if (k->type == ACTION_API_ASYNC && r->api->cfg.async_deadline_ms)
+                e.deadline_ms = now + r->api->cfg.async_deadline_ms;
+            if (send && !render_callout(r, &g, k, &e, &c, &t)) {
+                reply_error(r, ERR_INTERNAL, "could not make a callback token");
+                return;
+            }
+            err = store_execution_create(r->api->store, &e, send ? &c : NULL,
+                                         send && t.hash ? &t : NULL);
+            if (err == ERR_OK && send)
+                dispatch_notify(r->api->dispatch);
             has = true;
             break;
         }

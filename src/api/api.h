@@ -4,6 +4,7 @@
 #ifndef AL_API_H
 #define AL_API_H
 
+#include "api/dispatch.h"
 #include "http/server.h"
 #include "store/store.h"
 
@@ -13,11 +14,14 @@
 struct api_config {
     bool allow_http_callouts;
     const char *public_url; /* NULL: http:// + the request's Host */
+    const char *self_base;  /* http://host:port we listen on: callbacks when no public URL */
     size_t max_body;
+    int64_t async_deadline_ms; /* 0: ApiAsync executions wait for their callback forever */
 };
 
 struct api {
     struct store *store;
+    struct dispatch *dispatch; /* NULL: callouts stay queued (tests of the API alone) */
     struct api_config cfg;
 };
 

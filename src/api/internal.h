@@ -49,6 +49,7 @@ void h_identity(struct api_req *r);
 void h_user_sobject(struct api_req *r);
 void h_healthz(struct api_req *r);
 void h_readyz(struct api_req *r);
+void h_metrics(struct api_req *r);
 void h_definition_create(struct api_req *r);
 void h_definition_get(struct api_req *r);
 void h_definition_delete(struct api_req *r);

@@ -36,6 +36,7 @@ static const struct route routes[] = {
     {"GET", "/action-link-redirect/{id}/{id}", false, h_redirect},
     {"GET", "/healthz", false, h_healthz},
     {"GET", "/readyz", false, h_readyz},
+    {"GET", "/metrics", false, h_metrics},
 };
 enum { N_ROUTES = sizeof(routes) / sizeof(routes[0]) };
 

@@ -4,6 +4,7 @@
 #include "auth/token.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Salesforce's release name for an API version: 31.0 was Summer '14, and each version
@@ -133,4 +134,20 @@ void h_readyz(struct api_req *r)
         reply_json(r, 200, json_pack("{s:s}", "status", "ready"));
     else
         reply_error(r, ERR_UNAVAILABLE, "the database does not answer");
+}
+
+/* Prometheus text (no token, SPEC 11.1). */
+void h_metrics(struct api_req *r)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    buf_puts(&b, "# HELP actionlinks_up Whether the server is serving.\n"
+                 "# TYPE actionlinks_up gauge\nactionlinks_up 1\n");
+    if (r->api->dispatch)
+        dispatch_metrics(r->api->dispatch, &b);
+    free(r->resp->body);
+    r->resp->status = 200;
+    r->resp->body_len = b.len;
+    r->resp->body = buf_steal(&b);
+    r->resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }

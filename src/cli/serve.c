@@ -15,7 +15,9 @@
 static const char usage[] =
     "usage: actionlinks serve [--listen ADDR:PORT] [--db LOCATION] [--public-url URL]\n"
     "         [--callout-allow CIDR,...] [--allow-http-callouts] [--callout-timeout SECONDS]\n"
-    "         [--async-deadline SECONDS] [--io-threads N] [--workers N] [--max-body BYTES]\n";
+    "         [--async-deadline SECONDS] [--callout-max N] [--callout-per-host N]\n"
+    "         [--callout-connect-timeout SECONDS] [--io-threads N] [--workers N]\n"
+    "         [--max-body BYTES]\n";
 
 /* Splits "host:port" or "[v6]:port". */
 static bool split_listen(const char *in, char *host, size_t host_len, int *port)
@@ -59,19 +61,25 @@ int cli_serve(int argc, char **argv)
         {"allow-http-callouts", true, NULL}, {"callout-timeout", false, "10"},
         {"async-deadline", false, "86400"},  {"io-threads", false, "2"},
         {"workers", false, "64"},            {"max-body", false, "1048576"},
+        {"callout-max", false, "256"},       {"callout-per-host", false, "32"},
+        {"callout-connect-timeout", false, "5"},
     };
     size_t n = sizeof(o) / sizeof(o[0]), n_pos;
     char why[512], host[256];
     const char *pos[1];
     int port;
-    long io_threads, workers, max_body, timeout, deadline;
+    long io_threads, workers, max_body, timeout, deadline, callout_max, per_host, connect_timeout;
     if (!opts_parse(argc, argv, o, n, pos, 0, &n_pos, why, sizeof(why)) ||
         !split_listen(opts_get(o, n, "listen"), host, sizeof(host), &port) ||
         !positive(opts_get(o, n, "io-threads"), 64, &io_threads) || io_threads < 1 ||
         !positive(opts_get(o, n, "workers"), 4096, &workers) || workers < 1 ||
         !positive(opts_get(o, n, "max-body"), 1L << 30, &max_body) || max_body < 1024 ||
         !positive(opts_get(o, n, "callout-timeout"), 120, &timeout) || timeout < 1 ||
-        !positive(opts_get(o, n, "async-deadline"), 1L << 40, &deadline)) {
+        !positive(opts_get(o, n, "async-deadline"), 1L << 40, &deadline) ||
+        !positive(opts_get(o, n, "callout-max"), 100000, &callout_max) ||
+        !positive(opts_get(o, n, "callout-per-host"), 100000, &per_host) || per_host < 1 ||
+        !positive(opts_get(o, n, "callout-connect-timeout"), 120, &connect_timeout) ||
+        connect_timeout < 1) {
         fprintf(stderr, "%s%s%s", argc && why[0] ? why : "", argc && why[0] ? "\n" : "", usage);
         return 2;
     }
@@ -91,7 +99,8 @@ int cli_serve(int argc, char **argv)
     struct api api = {.store = store,
                       .cfg = {.allow_http_callouts = opts_flag(o, n, "allow-http-callouts"),
                               .public_url = opts_get(o, n, "public-url"),
-                              .max_body = (size_t)max_body}};
+                              .max_body = (size_t)max_body,
+                              .async_deadline_ms = (int64_t)deadline * 1000}};
     struct http_opts ho = {.host = host, .port = port, .io_threads = (int)io_threads,
                            .workers = (int)workers, .max_body = (size_t)max_body};
     struct http_server *http = http_open(&ho, api_handle, &api, why, sizeof(why));
@@ -100,7 +109,32 @@ int cli_serve(int argc, char **argv)
         store_close(store);
         return 1;
     }
+    /* Calls to ourselves (relative URLs, callbacks) go to the address we listen on. */
     bool v6 = strchr(host, ':') != NULL;
+    const char *self_host = strcmp(host, "0.0.0.0") == 0 ? "127.0.0.1"
+                            : strcmp(host, "::") == 0    ? "::1"
+                                                         : host;
+    char self_base[300];
+    snprintf(self_base, sizeof(self_base), "http://%s%s%s:%d", v6 ? "[" : "", self_host,
+             v6 ? "]" : "", http_port(http));
+    api.cfg.self_base = self_base;
+    char user_agent[64];
+    snprintf(user_agent, sizeof(user_agent), "actionlinks/%s", AL_VERSION);
+    struct dispatch_opts dopts = {
+        .engine = {.max_in_flight = (size_t)callout_max, .per_host = (size_t)per_host,
+                   .connect_timeout_ms = connect_timeout * 1000, .timeout_ms = timeout * 1000,
+                   .allow_http = opts_flag(o, n, "allow-http-callouts"),
+                   .allow_cidrs = opts_get(o, n, "callout-allow"), .max_response = 65536,
+                   .user_agent = user_agent},
+        .self_base = self_base,
+        .stale_ms = 5000};
+    api.dispatch = dispatch_new(store, &dopts, why, sizeof(why));
+    if (!api.dispatch) {
+        fprintf(stderr, "actionlinks: %s\n", why);
+        http_close(http);
+        store_close(store);
+        return 1;
+    }
     fprintf(stderr, "listening on http://%s%s%s:%d\n", v6 ? "[" : "", host, v6 ? "]" : "",
             http_port(http));
     fflush(stderr);
@@ -109,6 +143,7 @@ int cli_serve(int argc, char **argv)
     sigwait(&sigs, &sig);
     log_info("received signal %d; finishing requests under way", sig);
     http_close(http);
+    dispatch_free(api.dispatch);
     store_close(store);
     log_info("stopped");
     return 0;

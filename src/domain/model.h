@@ -140,18 +140,28 @@ struct execution {
     idbuf user_id; /* the executing user */
     enum status status;
     int64_t created_ms, modified_ms;
+    int64_t deadline_ms;    /* ApiAsync: Failed if still Pending then (SPEC 7.3); 0 never */
     const char *diagnostic; /* NULL until a callout has a result */
 };
 
 /* A callout rendered at PATCH time (SPEC 7.1), stored with its execution. */
 struct callout {
     idbuf execution_id;
+    enum action_type type; /* Api or ApiAsync: how the answer maps to a status */
+    idbuf user_id;         /* the executing user, and the app that created the link: */
+    idbuf app_id;          /* a relative URL is called as that user through that app */
     enum http_method method;
-    const char *url;
+    const char *url;  /* absolute, or relative (/services/...) for a call to this server */
+    const char *host; /* the destination the per-host limit counts: "scheme://host:port" */
     struct header *headers;
     size_t n_headers;
     const char *body; /* NULL: none */
+    int64_t created_ms;
 };
+
+/* The diagnostics of SPEC 7.1 and 7.3 that are not an answer from the endpoint. */
+#define DIAG_INTERRUPTED "interrupted: the server restarted before the endpoint answered"
+#define DIAG_NO_CALLBACK "no completion callback before the deadline"
 
 /* The scope user of a policy for a caller: "" for Once, the caller for OncePerUser. */
 const char *model_scope_user(enum policy p, const char *caller_id);

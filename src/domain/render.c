@@ -5,6 +5,7 @@
 #include "core/buf.h"
 
 #include <string.h>
+#include <strings.h>
 
 static const char *const var_names[] = {"actionLinkId", "actionLinkGroupId", "communityId",
                                         "communityUrl", "orgId",             "userId",
@@ -103,5 +104,42 @@ char *render_text(struct arena *a, const char *s, const struct render_ctx *ctx, 
     buf_puts(&b, p);
     char *out = arena_strndup(a, b.data ? b.data : "", b.len);
     buf_cleanup(&b);
+    return out;
+}
+
+char *render_host_key(struct arena *a, const char *url)
+{
+    const char *sep = strstr(url, "://");
+    if (url[0] == '/' || !sep)
+        return arena_strdup(a, "self");
+    const char *auth = sep + 3;
+    size_t auth_len = strcspn(auth, "/?#");
+    const char *host = auth;
+    for (const char *p = auth; p < auth + auth_len; p++)
+        if (*p == '@')
+            host = p + 1;
+    size_t host_len = (size_t)(auth + auth_len - host);
+    const char *port = NULL;
+    if (host_len && host[0] == '[') {
+        const char *close = memchr(host, ']', host_len);
+        if (close && close + 1 < auth + auth_len && close[1] == ':')
+            port = close + 2;
+        if (close)
+            host_len = (size_t)(close + 1 - host);
+    } else {
+        const char *colon = memchr(host, ':', host_len);
+        if (colon) {
+            port = colon + 1;
+            host_len = (size_t)(colon - host);
+        }
+    }
+    size_t scheme_len = (size_t)(sep - url);
+    bool https = scheme_len == 5 && strncasecmp(url, "https", 5) == 0;
+    char *out = arena_printf(a, "%.*s://%.*s:%.*s", (int)scheme_len, url, (int)host_len, host,
+                             port ? (int)(auth + auth_len - port) : (https ? 3 : 2),
+                             port ? port : (https ? "443" : "80"));
+    for (char *p = out; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
     return out;
 }

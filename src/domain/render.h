@@ -28,4 +28,9 @@ bool render_check(const char *s, char *bad, size_t cap);
  * values are percent-encoded except RFC 3986 unreserved characters. */
 char *render_text(struct arena *a, const char *s, const struct render_ctx *ctx, bool url_encode);
 
+/* The destination of an absolute URL as "scheme://host:port" in lower case, with the
+ * scheme's default port filled in (the key of the per-host callout limit); "self" for a
+ * relative URL. New in the arena. */
+char *render_host_key(struct arena *a, const char *url);
+
 #endif

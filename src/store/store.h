@@ -71,15 +71,55 @@ enum err store_group_delete(struct store *s, const char *id);
 /* Executions. */
 enum err store_execution_get(struct store *s, const char *group_id, const char *scope_user_id,
                              struct arena *a, struct execution *out);
-/* Creates the scope's execution (created_ms is also its first modified_ms), and its
- * queued callout when c is not NULL, in one transaction. ERR_CONFLICT if the scope
- * already has an execution. */
+/* Creates the scope's execution (created_ms is also its first modified_ms), its queued
+ * callout when c is not NULL, and the execution's callback token when t is not NULL, in
+ * one transaction. ERR_CONFLICT if the scope already has an execution. */
 enum err store_execution_create(struct store *s, const struct execution *e,
-                                const struct callout *c);
+                                const struct callout *c, const struct token_rec *t);
 /* Moves an execution from status `from` to `to` at now_ms, with a diagnostic line (NULL
  * keeps the old one). ERR_CONFLICT if its status is no longer `from`. */
 enum err store_execution_update(struct store *s, const char *execution_id, enum status from,
                                 enum status to, int64_t now_ms, const char *diagnostic);
+/* ---- the callout queue (SPEC 7.1). A node marks a callout started, durably, before it
+ * sends it, and a started callout is never handed out again: at most once. ---- */
+
+/* Room for more callouts: at most `limit` in all, and for each host listed in `hosts`
+ * at most the room given beside it; any other host gets `per_host`. */
+struct callout_room {
+    size_t limit;
+    size_t per_host;
+    const char *const *hosts;
+    const size_t *host_room;
+    size_t n_hosts;
+};
+/* Marks up to the room's worth of queued callouts, oldest first, started by owner at
+ * now_ms, and returns them (in the arena; *out NULL when none). */
+enum err store_callouts_start(struct store *s, const char *owner, int64_t now_ms,
+                              const struct callout_room *room, struct arena *a,
+                              struct callout **out, size_t *n);
+/* The end of one started callout. */
+struct callout_end {
+    idbuf execution_id;
+    enum status status;     /* the execution's new status; Pending leaves it Pending */
+    const char *diagnostic; /* the execution's diagnostic line */
+    const char *scrubbed_url; /* kept in place of the URL (no query string) */
+    bool applied;           /* out: false if the callout was no longer owner's to end */
+};
+/* Records the ends of n callouts started by owner, in one transaction: each callout is
+ * done and its snapshot scrubbed; its execution, if still Pending, gets the status and
+ * diagnostic. */
+enum err store_callouts_finish(struct store *s, const char *owner, int64_t now_ms,
+                               struct callout_end *ends, size_t n);
+/* Beats owner's heart at now_ms, and fails the callouts started by nodes whose heart has
+ * not beaten for stale_ms, or that left: their executions, if Pending, become Failed with
+ * DIAG_INTERRUPTED. *n: how many were failed. */
+enum err store_callouts_recover(struct store *s, const char *owner, int64_t now_ms,
+                                int64_t stale_ms, int64_t *n);
+/* Removes owner from the nodes (a clean stop). */
+enum err store_node_leave(struct store *s, const char *owner);
+/* Fails ApiAsync executions still Pending at their deadline, with DIAG_NO_CALLBACK. */
+enum err store_async_expire(struct store *s, int64_t now_ms, int64_t *n);
+
 /* The number of callouts in each state, for tests and metrics. */
 struct callout_counts {
     int64_t queued, started, done;

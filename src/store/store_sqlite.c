@@ -61,15 +61,44 @@ extern const unsigned char sql_001_init[];
                           "(SELECT id FROM executions WHERE group_id = ?1)")               \
     X(ST_EXECUTIONS_DELETE, "DELETE FROM executions WHERE group_id = ?1")                  \
     X(ST_EXEC_BY_SCOPE, "SELECT id, link_id, user_id, status, created_ms, modified_ms, "    \
-                        "diagnostic FROM executions WHERE group_id = ?1 AND "              \
+                        "diagnostic, deadline_ms FROM executions WHERE group_id = ?1 AND " \
                         "scope_user_id = ?2")                                              \
     X(ST_EXEC_INSERT, "INSERT INTO executions (id, group_id, scope_user_id, link_id, "      \
-                      "user_id, status, created_ms, modified_ms) "                         \
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)")                            \
+                      "user_id, status, created_ms, modified_ms, deadline_ms) "            \
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)")                        \
     X(ST_EXEC_UPDATE, "UPDATE executions SET status = ?3, modified_ms = ?4, "               \
                       "diagnostic = coalesce(?5, diagnostic) WHERE id = ?1 AND status = ?2") \
-    X(ST_CALLOUT_INSERT, "INSERT INTO callouts (execution_id, state, method, url, headers, " \
-                         "body, created_ms) VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6)")           \
+    X(ST_CALLOUT_INSERT,                                                                   \
+      "INSERT INTO callouts (execution_id, state, type, user_id, app_id, method, url, host, " \
+      "headers, body, created_ms) VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")    \
+    X(ST_CALLOUTS_NEXT,                                                                    \
+      "SELECT execution_id, type, user_id, app_id, method, url, host, headers, body, "      \
+      "created_ms FROM (SELECT *, row_number() OVER (PARTITION BY host ORDER BY "          \
+      "created_ms, execution_id) AS rn FROM callouts WHERE state = 0) "                    \
+      "WHERE rn <= coalesce((SELECT value FROM json_each(?1) WHERE key = host), ?2) "      \
+      "ORDER BY created_ms, execution_id LIMIT ?3")                                        \
+    X(ST_CALLOUT_START, "UPDATE callouts SET state = 1, owner = ?2, started_ms = ?3 "       \
+                        "WHERE execution_id = ?1 AND state = 0")                           \
+    X(ST_CALLOUT_DONE, "UPDATE callouts SET state = 2, finished_ms = ?3, url = ?4, "        \
+                       "headers = '[]', body = NULL WHERE execution_id = ?1 AND state = 1 " \
+                       "AND owner = ?2")                                                   \
+    X(ST_EXEC_FINISH, "UPDATE executions SET status = ?2, diagnostic = ?3, modified_ms = ?4 " \
+                      "WHERE id = ?1 AND status = 1")                                      \
+    X(ST_NODE_BEAT, "INSERT INTO nodes (id, heartbeat_ms) VALUES (?1, ?2) ON CONFLICT (id) " \
+                    "DO UPDATE SET heartbeat_ms = excluded.heartbeat_ms")                  \
+    X(ST_RECOVER_EXECUTIONS,                                                               \
+      "UPDATE executions SET status = 3, diagnostic = ?2, modified_ms = ?1 WHERE status = 1 " \
+      "AND id IN (SELECT execution_id FROM callouts WHERE state = 1 AND owner NOT IN "     \
+      "(SELECT id FROM nodes WHERE heartbeat_ms > ?1 - ?3))")                              \
+    X(ST_RECOVER_CALLOUTS,                                                                 \
+      "UPDATE callouts SET state = 2, finished_ms = ?1, headers = '[]', body = NULL, "     \
+      "url = CASE WHEN instr(url, '?') > 0 THEN substr(url, 1, instr(url, '?') - 1) "      \
+      "ELSE url END WHERE state = 1 AND owner NOT IN "                                     \
+      "(SELECT id FROM nodes WHERE heartbeat_ms > ?1 - ?2)")                               \
+    X(ST_NODES_FORGET, "DELETE FROM nodes WHERE heartbeat_ms <= ?1 - ?2")                  \
+    X(ST_NODE_LEAVE, "DELETE FROM nodes WHERE id = ?1")                                    \
+    X(ST_ASYNC_EXPIRE, "UPDATE executions SET status = 3, diagnostic = ?2, modified_ms = ?1 " \
+                       "WHERE status = 1 AND deadline_ms > 0 AND deadline_ms <= ?1")       \
     X(ST_CALLOUT_COUNTS, "SELECT state, count(*) FROM callouts GROUP BY state")
 
 enum stmt_id {
@@ -919,6 +948,7 @@ enum err store_execution_get(struct store *s, const char *group_id, const char *
             out->created_ms = sqlite3_column_int64(st, 4);
             out->modified_ms = sqlite3_column_int64(st, 5);
             out->diagnostic = col_str(a, st, 6);
+            out->deadline_ms = sqlite3_column_int64(st, 7);
             r = ERR_OK;
         } else {
             r = rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_UNAVAILABLE;
@@ -932,6 +962,7 @@ enum err store_execution_get(struct store *s, const char *group_id, const char *
 struct exec_create_arg {
     const struct execution *e;
     const struct callout *c;
+    const struct token_rec *t;
 };
 
 static enum err w_execution_create(struct conn *c, const void *arg)
@@ -948,29 +979,39 @@ static enum err w_execution_create(struct conn *c, const void *arg)
     bind_text(st, 5, e->user_id);
     sqlite3_bind_int(st, 6, e->status);
     sqlite3_bind_int64(st, 7, e->created_ms);
+    sqlite3_bind_int64(st, 8, e->deadline_ms);
     enum err r = step_done(c, st);
-    if (r != ERR_OK || !x->c)
+    if (r != ERR_OK)
         return r;
+    if (x->t && (r = w_token_add(c, x->t)) != ERR_OK)
+        return r == ERR_CONFLICT ? ERR_UNAVAILABLE : r;
+    if (!x->c)
+        return ERR_OK;
+    const struct callout *co = x->c;
     if (!(st = stmt(c, ST_CALLOUT_INSERT)))
         return ERR_UNAVAILABLE;
-    char *headers = headers_to_json(x->c->headers, x->c->n_headers);
+    char *headers = headers_to_json(co->headers, co->n_headers);
     if (!headers)
         return ERR_INPUT;
     bind_text(st, 1, e->id);
-    sqlite3_bind_int(st, 2, x->c->method);
-    bind_text(st, 3, x->c->url);
-    bind_text(st, 4, headers);
-    bind_text(st, 5, x->c->body);
-    sqlite3_bind_int64(st, 6, e->created_ms);
+    sqlite3_bind_int(st, 2, co->type);
+    bind_text(st, 3, co->user_id);
+    bind_text(st, 4, co->app_id);
+    sqlite3_bind_int(st, 5, co->method);
+    bind_text(st, 6, co->url);
+    bind_text(st, 7, co->host);
+    bind_text(st, 8, headers);
+    bind_text(st, 9, co->body);
+    sqlite3_bind_int64(st, 10, e->created_ms);
     r = step_done(c, st);
     free(headers);
     return r == ERR_CONFLICT ? ERR_UNAVAILABLE : r;
 }
 
 enum err store_execution_create(struct store *s, const struct execution *e,
-                                const struct callout *c)
+                                const struct callout *c, const struct token_rec *t)
 {
-    struct exec_create_arg x = {e, c};
+    struct exec_create_arg x = {e, c, t};
     return submit(s, w_execution_create, &x);
 }
 
@@ -1027,5 +1068,222 @@ enum err store_callout_counts(struct store *s, struct callout_counts *out)
         done_stmt(st);
     }
     reader_put(s, c);
+    return r;
+}
+
+/* ---- the callout queue ---- */
+
+_Static_assert(STATUS_PENDING == 1 && STATUS_FAILED == 3,
+               "the callout statements write these statuses as literals");
+
+struct start_arg {
+    const char *owner;
+    int64_t now_ms;
+    const struct callout_room *room;
+    struct arena *a; /* the caller's: it is blocked until the operation is done */
+    struct callout *out;
+    size_t n;
+};
+
+static enum err w_callouts_start(struct conn *c, const void *arg)
+{
+    struct start_arg *x = (struct start_arg *)arg;
+    const struct callout_room *room = x->room;
+    json_t *rooms = json_object();
+    for (size_t i = 0; i < room->n_hosts; i++)
+        json_object_set_new(rooms, room->hosts[i], json_integer((json_int_t)room->host_room[i]));
+    char *rooms_json = json_dumps(rooms, JSON_COMPACT);
+    json_decref(rooms);
+    sqlite3_stmt *st = stmt(c, ST_CALLOUTS_NEXT);
+    if (!st || !rooms_json) {
+        free(rooms_json);
+        return ERR_UNAVAILABLE;
+    }
+    bind_text(st, 1, rooms_json);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)room->per_host);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)room->limit);
+    x->out = room->limit ? arena_alloc(x->a, room->limit * sizeof(*x->out)) : NULL;
+    x->n = 0;
+    int rc;
+    while (x->n < room->limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct callout *co = &x->out[x->n++];
+        col_id(st, 0, co->execution_id);
+        co->type = (enum action_type)sqlite3_column_int(st, 1);
+        col_id(st, 2, co->user_id);
+        col_id(st, 3, co->app_id);
+        co->method = (enum http_method)sqlite3_column_int(st, 4);
+        co->url = col_str(x->a, st, 5);
+        co->host = col_str(x->a, st, 6);
+        headers_from_json(x->a, (const char *)sqlite3_column_text(st, 7), &co->headers,
+                          &co->n_headers);
+        co->body = col_str(x->a, st, 8);
+        co->created_ms = sqlite3_column_int64(st, 9);
+    }
+    done_stmt(st);
+    free(rooms_json);
+    for (size_t i = 0; i < x->n; i++) {
+        if (!(st = stmt(c, ST_CALLOUT_START)))
+            return ERR_UNAVAILABLE;
+        bind_text(st, 1, x->out[i].execution_id);
+        bind_text(st, 2, x->owner);
+        sqlite3_bind_int64(st, 3, x->now_ms);
+        enum err r = step_done(c, st);
+        if (r)
+            return r;
+    }
+    return ERR_OK;
+}
+
+enum err store_callouts_start(struct store *s, const char *owner, int64_t now_ms,
+                              const struct callout_room *room, struct arena *a,
+                              struct callout **out, size_t *n)
+{
+    struct start_arg x = {.owner = owner, .now_ms = now_ms, .room = room, .a = a};
+    enum err r = submit(s, w_callouts_start, &x);
+    *out = r ? NULL : x.out;
+    *n = r ? 0 : x.n;
+    return r;
+}
+
+struct finish_arg {
+    const char *owner;
+    int64_t now_ms;
+    struct callout_end *ends;
+    size_t n;
+};
+
+static enum err w_callouts_finish(struct conn *c, const void *arg)
+{
+    const struct finish_arg *x = arg;
+    for (size_t i = 0; i < x->n; i++) {
+        struct callout_end *e = &x->ends[i];
+        sqlite3_stmt *st = stmt(c, ST_CALLOUT_DONE);
+        if (!st)
+            return ERR_UNAVAILABLE;
+        bind_text(st, 1, e->execution_id);
+        bind_text(st, 2, x->owner);
+        sqlite3_bind_int64(st, 3, x->now_ms);
+        bind_text(st, 4, e->scrubbed_url ? e->scrubbed_url : "");
+        enum err r = step_done(c, st);
+        if (r)
+            return r;
+        e->applied = sqlite3_changes(c->db) == 1;
+        if (!e->applied || e->status == STATUS_PENDING) {
+            if (e->applied && e->diagnostic) {
+                /* ApiAsync answered 2xx: stays Pending, with the diagnostic */
+                if (!(st = stmt(c, ST_EXEC_FINISH)))
+                    return ERR_UNAVAILABLE;
+                bind_text(st, 1, e->execution_id);
+                sqlite3_bind_int(st, 2, STATUS_PENDING);
+                bind_text(st, 3, e->diagnostic);
+                sqlite3_bind_int64(st, 4, x->now_ms);
+                if ((r = step_done(c, st)))
+                    return r;
+            }
+            continue;
+        }
+        if (!(st = stmt(c, ST_EXEC_FINISH)))
+            return ERR_UNAVAILABLE;
+        bind_text(st, 1, e->execution_id);
+        sqlite3_bind_int(st, 2, e->status);
+        bind_text(st, 3, e->diagnostic);
+        sqlite3_bind_int64(st, 4, x->now_ms);
+        if ((r = step_done(c, st)))
+            return r;
+    }
+    return ERR_OK;
+}
+
+enum err store_callouts_finish(struct store *s, const char *owner, int64_t now_ms,
+                               struct callout_end *ends, size_t n)
+{
+    struct finish_arg x = {owner, now_ms, ends, n};
+    return n ? submit(s, w_callouts_finish, &x) : ERR_OK;
+}
+
+struct recover_arg {
+    const char *owner;
+    int64_t now_ms, stale_ms;
+    int64_t n;
+};
+
+static enum err w_callouts_recover(struct conn *c, const void *arg)
+{
+    struct recover_arg *x = (struct recover_arg *)arg;
+    sqlite3_stmt *st = stmt(c, ST_NODE_BEAT);
+    if (!st)
+        return ERR_UNAVAILABLE;
+    bind_text(st, 1, x->owner);
+    sqlite3_bind_int64(st, 2, x->now_ms);
+    enum err r = step_done(c, st);
+    if (r)
+        return r;
+    if (!(st = stmt(c, ST_RECOVER_EXECUTIONS)))
+        return ERR_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, x->now_ms);
+    bind_text(st, 2, DIAG_INTERRUPTED);
+    sqlite3_bind_int64(st, 3, x->stale_ms);
+    if ((r = step_done(c, st)))
+        return r;
+    if (!(st = stmt(c, ST_RECOVER_CALLOUTS)))
+        return ERR_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, x->now_ms);
+    sqlite3_bind_int64(st, 2, x->stale_ms);
+    if ((r = step_done(c, st)))
+        return r;
+    x->n = sqlite3_changes(c->db);
+    if (!(st = stmt(c, ST_NODES_FORGET)))
+        return ERR_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, x->now_ms);
+    sqlite3_bind_int64(st, 2, x->stale_ms);
+    return step_done(c, st);
+}
+
+enum err store_callouts_recover(struct store *s, const char *owner, int64_t now_ms,
+                                int64_t stale_ms, int64_t *n)
+{
+    struct recover_arg x = {owner, now_ms, stale_ms, 0};
+    enum err r = submit(s, w_callouts_recover, &x);
+    *n = x.n;
+    return r;
+}
+
+static enum err w_node_leave(struct conn *c, const void *arg)
+{
+    sqlite3_stmt *st = stmt(c, ST_NODE_LEAVE);
+    if (!st)
+        return ERR_UNAVAILABLE;
+    bind_text(st, 1, arg);
+    return step_done(c, st);
+}
+
+enum err store_node_leave(struct store *s, const char *owner)
+{
+    return submit(s, w_node_leave, owner);
+}
+
+struct expire_arg {
+    int64_t now_ms;
+    int64_t n;
+};
+
+static enum err w_async_expire(struct conn *c, const void *arg)
+{
+    struct expire_arg *x = (struct expire_arg *)arg;
+    sqlite3_stmt *st = stmt(c, ST_ASYNC_EXPIRE);
+    if (!st)
+        return ERR_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, x->now_ms);
+    bind_text(st, 2, DIAG_NO_CALLBACK);
+    enum err r = step_done(c, st);
+    x->n = r ? 0 : sqlite3_changes(c->db);
+    return r;
+}
+
+enum err store_async_expire(struct store *s, int64_t now_ms, int64_t *n)
+{
+    struct expire_arg x = {now_ms, 0};
+    enum err r = submit(s, w_async_expire, &x);
+    *n = x.n;
     return r;
 }

@@ -14,6 +14,10 @@ ROUNDS = 3
 
 
 class Durability(harness.ServerTest):
+    # Callouts stay queued (--callout-max 0: an API-only node), so Api executions stay
+    # Pending while the workflow is tested; test_callouts.py covers sending them.
+    server_args = ("--callout-max", "0")
+
     def setUp(self):
         self.creator = self.server.user("creator")
 

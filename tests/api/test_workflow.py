@@ -19,6 +19,10 @@ def callouts(server):
 
 
 class Workflow(harness.ServerTest):
+    # Callouts stay queued (--callout-max 0: an API-only node), so Api executions stay
+    # Pending while the workflow is tested; test_callouts.py covers sending them.
+    server_args = ("--callout-max", "0")
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

@@ -395,8 +395,12 @@ static struct callout make_callout(const struct execution *e)
 {
     struct callout c = {0};
     id_copy(c.execution_id, e->id);
+    c.type = ACTION_API;
+    id_copy(c.user_id, e->user_id);
+    id_new(ID_APP, c.app_id);
     c.method = METHOD_POST;
     c.url = "https://api.example.com/approve?rendered=1";
+    c.host = "https://api.example.com:443";
     c.headers = callout_headers;
     c.n_headers = sizeof(callout_headers) / sizeof(callout_headers[0]);
     c.body = "{\"rendered\":true}";
@@ -930,10 +934,10 @@ static void test_group_delete(void **state)
         make_exec(&doomed, 2, doomed.creator_id, doomed.creator_id, STATUS_SUCCESSFUL);
     struct execution k1 = make_exec(&kept, 0, "", u1.id, STATUS_PENDING);
     struct callout c1 = make_callout(&d1), c2 = make_callout(&d2), ck = make_callout(&k1);
-    assert_err(store_execution_create(f->s, &d1, &c1), ERR_OK);
-    assert_err(store_execution_create(f->s, &d2, &c2), ERR_OK);
-    assert_err(store_execution_create(f->s, &d3, NULL), ERR_OK);
-    assert_err(store_execution_create(f->s, &k1, &ck), ERR_OK);
+    assert_err(store_execution_create(f->s, &d1, &c1, NULL), ERR_OK);
+    assert_err(store_execution_create(f->s, &d2, &c2, NULL), ERR_OK);
+    assert_err(store_execution_create(f->s, &d3, NULL, NULL), ERR_OK);
+    assert_err(store_execution_create(f->s, &k1, &ck, NULL), ERR_OK);
     assert_int_equal(counts(f->s).queued, before.queued + 3);
 
     assert_err(store_group_delete(f->s, doomed.id), ERR_OK);
@@ -977,7 +981,7 @@ static void test_execution_create_get(void **state)
 
     struct execution want = make_exec(&g, 1, "", u.id, STATUS_PENDING);
     struct callout c = make_callout(&want);
-    assert_err(store_execution_create(f->s, &want, &c), ERR_OK);
+    assert_err(store_execution_create(f->s, &want, &c, NULL), ERR_OK);
     assert_err(store_execution_get(f->s, g.id, "", &f->a, &e), ERR_OK);
     assert_exec_eq(&want, &e);
     assert_null(e.diagnostic);
@@ -985,7 +989,7 @@ static void test_execution_create_get(void **state)
     /* Download and Ui executions may start in a terminal state */
     struct group g2 = add_group(f, 3, POLICY_ONCE_PER_USER);
     struct execution done = make_exec(&g2, 2, u.id, u.id, STATUS_SUCCESSFUL);
-    assert_err(store_execution_create(f->s, &done, NULL), ERR_OK);
+    assert_err(store_execution_create(f->s, &done, NULL, NULL), ERR_OK);
     assert_err(store_execution_get(f->s, g2.id, u.id, &f->a, &e), ERR_OK);
     assert_exec_eq(&done, &e);
 }
@@ -999,15 +1003,15 @@ static void test_execution_second_in_scope_conflicts(void **state)
 
     struct execution first = make_exec(&g, 0, "", u1.id, STATUS_PENDING);
     struct callout c1 = make_callout(&first);
-    assert_err(store_execution_create(f->s, &first, &c1), ERR_OK);
+    assert_err(store_execution_create(f->s, &first, &c1, NULL), ERR_OK);
 
     /* another user, the other link, same scope: refused, and its callout is not queued */
     struct execution second = make_exec(&g, 1, "", u2.id, STATUS_PENDING);
     struct callout c2 = make_callout(&second);
-    assert_err(store_execution_create(f->s, &second, &c2), ERR_CONFLICT);
+    assert_err(store_execution_create(f->s, &second, &c2, NULL), ERR_CONFLICT);
     /* the same user again, the same link */
     struct execution again = make_exec(&g, 0, "", u1.id, STATUS_PENDING);
-    assert_err(store_execution_create(f->s, &again, NULL), ERR_CONFLICT);
+    assert_err(store_execution_create(f->s, &again, NULL, NULL), ERR_CONFLICT);
 
     struct execution e;
     assert_err(store_execution_get(f->s, g.id, "", &f->a, &e), ERR_OK);
@@ -1027,10 +1031,10 @@ static void test_execution_scopes_independent(void **state)
     struct execution per1 = make_exec(&g, 0, u1.id, u1.id, STATUS_PENDING);
     struct execution per2 = make_exec(&g, 1, u2.id, u2.id, STATUS_FAILED);
     struct execution elsewhere = make_exec(&other, 0, u1.id, u1.id, STATUS_PENDING);
-    assert_err(store_execution_create(f->s, &once, NULL), ERR_OK);
-    assert_err(store_execution_create(f->s, &per1, NULL), ERR_OK);
-    assert_err(store_execution_create(f->s, &per2, NULL), ERR_OK);
-    assert_err(store_execution_create(f->s, &elsewhere, NULL), ERR_OK);
+    assert_err(store_execution_create(f->s, &once, NULL, NULL), ERR_OK);
+    assert_err(store_execution_create(f->s, &per1, NULL, NULL), ERR_OK);
+    assert_err(store_execution_create(f->s, &per2, NULL, NULL), ERR_OK);
+    assert_err(store_execution_create(f->s, &elsewhere, NULL, NULL), ERR_OK);
 
     struct execution e;
     assert_err(store_execution_get(f->s, g.id, "", &f->a, &e), ERR_OK);
@@ -1046,7 +1050,7 @@ static void test_execution_scopes_independent(void **state)
 
     /* each scope still holds at most one */
     struct execution dup = make_exec(&g, 1, u1.id, u1.id, STATUS_PENDING);
-    assert_err(store_execution_create(f->s, &dup, NULL), ERR_CONFLICT);
+    assert_err(store_execution_create(f->s, &dup, NULL, NULL), ERR_CONFLICT);
 }
 
 static void test_execution_update(void **state)
@@ -1056,7 +1060,7 @@ static void test_execution_update(void **state)
     struct user u = add_user(f, NULL);
     struct execution want = make_exec(&g, 0, "", u.id, STATUS_PENDING);
     struct callout c = make_callout(&want);
-    assert_err(store_execution_create(f->s, &want, &c), ERR_OK);
+    assert_err(store_execution_create(f->s, &want, &c, NULL), ERR_OK);
 
     int64_t later = want.created_ms + 5000;
     /* the wrong `from` changes nothing */
@@ -1099,7 +1103,7 @@ static void test_execution_update_keeps_diagnostic(void **state)
     struct group g = add_group(f, 1, POLICY_ONCE_PER_USER);
     struct user u = add_user(f, NULL);
     struct execution want = make_exec(&g, 0, u.id, u.id, STATUS_PENDING);
-    assert_err(store_execution_create(f->s, &want, NULL), ERR_OK);
+    assert_err(store_execution_create(f->s, &want, NULL, NULL), ERR_OK);
 
     /* NULL on a row that has none leaves none */
     int64_t t1 = want.created_ms + 10;
@@ -1133,7 +1137,7 @@ static void test_execution_callout_only_when_given(void **state)
     struct callout_counts c0 = counts(f->s);
 
     struct execution without = make_exec(&g, 2, u1.id, u1.id, STATUS_PENDING);
-    assert_err(store_execution_create(f->s, &without, NULL), ERR_OK);
+    assert_err(store_execution_create(f->s, &without, NULL, NULL), ERR_OK);
     struct callout_counts c1 = counts(f->s);
     assert_int_equal(c1.queued, c0.queued);
     assert_int_equal(c1.started, c0.started);
@@ -1141,7 +1145,7 @@ static void test_execution_callout_only_when_given(void **state)
 
     struct execution with = make_exec(&g, 0, u2.id, u2.id, STATUS_PENDING);
     struct callout c = make_callout(&with);
-    assert_err(store_execution_create(f->s, &with, &c), ERR_OK);
+    assert_err(store_execution_create(f->s, &with, &c, NULL), ERR_OK);
     struct callout_counts c2 = counts(f->s);
     assert_int_equal(c2.queued, c0.queued + 1);
     assert_int_equal(c2.started, c0.started);
@@ -1155,7 +1159,7 @@ static void test_execution_callout_only_when_given(void **state)
     cb.headers = NULL;
     cb.n_headers = 0;
     cb.body = NULL;
-    assert_err(store_execution_create(f->s, &bare, &cb), ERR_OK);
+    assert_err(store_execution_create(f->s, &bare, &cb, NULL), ERR_OK);
     assert_int_equal(counts(f->s).queued, c0.queued + 2);
 }
 
@@ -1175,7 +1179,7 @@ static void *create_racer_main(void *arg)
 {
     struct create_racer *x = arg;
     pthread_barrier_wait(x->start);
-    x->result = store_execution_create(x->s, &x->e, &x->c);
+    x->result = store_execution_create(x->s, &x->e, &x->c, NULL);
     return NULL;
 }
 
@@ -1290,7 +1294,7 @@ static void test_race_update_compare_and_set(void **state)
         struct group g = add_group(f, 1, POLICY_ONCE);
         struct user u = add_user(f, NULL);
         struct execution want = make_exec(&g, 0, "", u.id, STATUS_PENDING);
-        assert_err(store_execution_create(f->s, &want, NULL), ERR_OK);
+        assert_err(store_execution_create(f->s, &want, NULL, NULL), ERR_OK);
 
         pthread_barrier_t start;
         assert_int_equal(pthread_barrier_init(&start, NULL, N_RACERS), 0);
@@ -1371,7 +1375,7 @@ static void *writer_main(void *arg)
     WRITER_STEP(x, store_app_add(x->s, &x->app, x->secret), ERR_OK);
     WRITER_STEP(x, store_token_add(x->s, &t), ERR_OK);
     WRITER_STEP(x, store_group_create(x->s, &x->g), ERR_OK);
-    WRITER_STEP(x, store_execution_create(x->s, &x->e, &c), ERR_OK);
+    WRITER_STEP(x, store_execution_create(x->s, &x->e, &c, NULL), ERR_OK);
     WRITER_STEP(
         x, store_execution_update(x->s, x->e.id, STATUS_PENDING, STATUS_SUCCESSFUL, done_ms, diag),
         ERR_OK);
@@ -1487,7 +1491,7 @@ static void *mixed_writer_main(void *arg)
     if (x->kind < 2)
         x->result = store_user_add(x->s, &x->u);
     else
-        x->result = store_execution_create(x->s, &x->e, &x->c);
+        x->result = store_execution_create(x->s, &x->e, &x->c, NULL);
     return NULL;
 }
 
@@ -1497,7 +1501,7 @@ static void test_refusals_do_not_undo_neighbours(void **state)
     struct user taken = add_user(f, NULL);
     struct group g = add_group(f, 2, POLICY_ONCE_PER_USER);
     struct execution holder = make_exec(&g, 0, taken.id, taken.id, STATUS_PENDING);
-    assert_err(store_execution_create(f->s, &holder, NULL), ERR_OK);
+    assert_err(store_execution_create(f->s, &holder, NULL, NULL), ERR_OK);
     struct callout_counts before = counts(f->s);
 
     pthread_barrier_t start;
@@ -1667,7 +1671,7 @@ static void test_reads_beside_writes(void **state)
     struct group g = add_group(f, GROUP_MAX_LINKS, POLICY_ONCE);
     struct user u = add_user(f, NULL);
     struct execution want = make_exec(&g, 0, "", u.id, STATUS_PENDING);
-    assert_err(store_execution_create(f->s, &want, NULL), ERR_OK);
+    assert_err(store_execution_create(f->s, &want, NULL, NULL), ERR_OK);
 
     enum { N_BUSY_WRITERS = 16 };
     pthread_barrier_t start;
@@ -1735,7 +1739,7 @@ static void test_reopen_sees_everything(void **state)
 
     struct execution done = make_exec(&g, 0, u.id, u.id, STATUS_PENDING);
     struct callout c = make_callout(&done);
-    assert_err(store_execution_create(f->s, &done, &c), ERR_OK);
+    assert_err(store_execution_create(f->s, &done, &c, NULL), ERR_OK);
     assert_err(store_execution_update(f->s, done.id, STATUS_PENDING, STATUS_FAILED, now + 7,
                                       "timeout after 10 s"),
                ERR_OK);
@@ -1744,7 +1748,7 @@ static void test_reopen_sees_everything(void **state)
     done.diagnostic = "timeout after 10 s";
     struct execution pending = make_exec(&g, 1, boss.id, boss.id, STATUS_PENDING);
     struct callout c2 = make_callout(&pending);
-    assert_err(store_execution_create(f->s, &pending, &c2), ERR_OK);
+    assert_err(store_execution_create(f->s, &pending, &c2, NULL), ERR_OK);
     struct callout_counts before = counts(f->s);
 
     reopen(f);
@@ -1786,7 +1790,7 @@ static void test_reopen_sees_everything(void **state)
     dup.username = u.username;
     assert_err(store_user_add(f->s, &dup), ERR_EXISTS);
     struct execution again = make_exec(&g, 2, u.id, u.id, STATUS_PENDING);
-    assert_err(store_execution_create(f->s, &again, NULL), ERR_CONFLICT);
+    assert_err(store_execution_create(f->s, &again, NULL, NULL), ERR_CONFLICT);
 }
 
 /* ====================================================================================== */

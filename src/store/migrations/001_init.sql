@@ -74,20 +74,36 @@ CREATE TABLE executions (
     status        INTEGER NOT NULL,
     created_ms    INTEGER NOT NULL,
     modified_ms   INTEGER NOT NULL,
+    deadline_ms   INTEGER NOT NULL DEFAULT 0, -- ApiAsync: fails if still Pending then
     diagnostic    TEXT,
     UNIQUE (group_id, scope_user_id)
 ) STRICT, WITHOUT ROWID;
+CREATE INDEX executions_deadline ON executions (deadline_ms) WHERE status = 1 AND deadline_ms > 0;
 
--- state: 0 queued, 1 started (the engine may have sent it), 2 done
+-- A callout as rendered at PATCH time. state: 0 queued, 1 started (owner may have sent
+-- it: never send it again), 2 done (the snapshot is then scrubbed of secrets).
 CREATE TABLE callouts (
     execution_id TEXT PRIMARY KEY,
     state        INTEGER NOT NULL,
+    type         INTEGER NOT NULL,
+    user_id      TEXT NOT NULL,
+    app_id       TEXT NOT NULL,
     method       INTEGER NOT NULL,
     url          TEXT NOT NULL,
+    host         TEXT NOT NULL,
     headers      TEXT NOT NULL, -- JSON array of [name, value]
     body         TEXT,
     created_ms   INTEGER NOT NULL,
+    owner        TEXT,          -- the node that started it
     started_ms   INTEGER,
     finished_ms  INTEGER
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX callouts_queued ON callouts (created_ms) WHERE state = 0;
+CREATE INDEX callouts_started ON callouts (owner) WHERE state = 1;
+
+-- The nodes sending callouts, with their last sign of life: the started callouts of a
+-- node that stopped beating were interrupted.
+CREATE TABLE nodes (
+    id           TEXT PRIMARY KEY,
+    heartbeat_ms INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;

@@ -1,0 +1,414 @@
+/* The dispatcher thread. Its state (hosts, in_flight) is its own; the engine's thread
+ * talks to it only through the done list under `mu`. */
+#include "api/dispatch.h"
+
+#include "auth/token.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/rand.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { TICK_MS = 1000, OWNER_LEN = 16, RETRIES = 3 };
+
+enum outcome_label { OUT_SUCCESS, OUT_HTTP_ERROR, OUT_NETWORK_ERROR, OUT_REFUSED, OUT__COUNT };
+static const char *const outcome_names[] = {"success", "http_error", "network_error", "refused"};
+static const double buckets_s[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+enum { N_BUCKETS = sizeof(buckets_s) / sizeof(buckets_s[0]) };
+
+/* What the dispatcher remembers of a job while the engine has it. */
+struct job_note {
+    enum action_type type;
+    char *host;
+};
+
+/* A finished job, handed from the engine thread. */
+struct done_item {
+    idbuf execution_id;
+    struct job_note *note;
+    enum engine_outcome outcome;
+    long http_code;
+    int64_t elapsed_ms;
+    char *diagnostic;
+    char *scrubbed_url;
+    struct done_item *next;
+};
+
+struct host_slot {
+    char *host;
+    size_t in_flight;
+};
+
+struct dispatch {
+    struct store *store;
+    struct engine *engine;
+    struct dispatch_opts opts;
+    char owner[OWNER_LEN + 1];
+    pthread_t thread;
+
+    pthread_mutex_t mu; /* guards notified, stopping, done_head, done_tail */
+    pthread_cond_t cv;
+    bool notified, stopping;
+    struct done_item *done_head, *done_tail;
+
+    /* the dispatcher thread's own */
+    struct host_slot *hosts;
+    size_t n_hosts, cap_hosts;
+    size_t in_flight;
+
+    /* metrics, read by /metrics from any thread */
+    _Atomic uint64_t m_started, m_finished[OUT__COUNT], m_in_flight;
+    _Atomic uint64_t m_bucket[N_BUCKETS], m_count, m_sum_us;
+};
+
+static struct host_slot *host_slot(struct dispatch *d, const char *host)
+{
+    for (size_t i = 0; i < d->n_hosts; i++)
+        if (strcmp(d->hosts[i].host, host) == 0)
+            return &d->hosts[i];
+    if (d->n_hosts == d->cap_hosts) {
+        size_t cap = d->cap_hosts ? 2 * d->cap_hosts : 16;
+        struct host_slot *h = realloc(d->hosts, cap * sizeof(*h));
+        if (!h)
+            abort();
+        d->hosts = h;
+        d->cap_hosts = cap;
+    }
+    struct host_slot *h = &d->hosts[d->n_hosts++];
+    h->host = strdup(host);
+    h->in_flight = 0;
+    if (!h->host)
+        abort();
+    return h;
+}
+
+/* Drops hosts with nothing in flight, so the list stays as small as the traffic. */
+static void hosts_compact(struct dispatch *d)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < d->n_hosts; i++) {
+        if (d->hosts[i].in_flight)
+            d->hosts[w++] = d->hosts[i];
+        else
+            free(d->hosts[i].host);
+    }
+    d->n_hosts = w;
+}
+
+static void on_done(void *ctx, const struct engine_result *r)
+{
+    struct dispatch *d = ctx;
+    struct done_item *it = calloc(1, sizeof(*it));
+    if (!it)
+        abort();
+    snprintf(it->execution_id, sizeof(it->execution_id), "%s", r->execution_id);
+    it->note = r->user;
+    it->outcome = r->outcome;
+    it->http_code = r->http_code;
+    it->elapsed_ms = r->elapsed_ms;
+    it->diagnostic = strdup(r->diagnostic ? r->diagnostic : "");
+    it->scrubbed_url = strdup(r->scrubbed_url ? r->scrubbed_url : "");
+    pthread_mutex_lock(&d->mu);
+    if (d->done_tail)
+        d->done_tail->next = it;
+    else
+        d->done_head = it;
+    d->done_tail = it;
+    pthread_cond_signal(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+}
+
+static enum outcome_label label_of(const struct done_item *it)
+{
+    if (it->outcome == ENGINE_REFUSED)
+        return OUT_REFUSED;
+    if (it->outcome == ENGINE_FAILED)
+        return OUT_NETWORK_ERROR;
+    return it->http_code >= 200 && it->http_code < 300 ? OUT_SUCCESS : OUT_HTTP_ERROR;
+}
+
+/* SPEC 7.1: Api 2xx → Successful; ApiAsync 2xx → stays Pending; anything else → Failed. */
+static enum status status_of(const struct done_item *it)
+{
+    if (label_of(it) != OUT_SUCCESS)
+        return STATUS_FAILED;
+    return it->note->type == ACTION_API_ASYNC ? STATUS_PENDING : STATUS_SUCCESSFUL;
+}
+
+static void record(struct dispatch *d, struct done_item *list)
+{
+    size_t n = 0;
+    for (struct done_item *it = list; it; it = it->next)
+        n++;
+    struct callout_end *ends = calloc(n, sizeof(*ends));
+    if (!ends)
+        abort();
+    size_t i = 0;
+    for (struct done_item *it = list; it; it = it->next, i++) {
+        memcpy(ends[i].execution_id, it->execution_id, sizeof(ends[i].execution_id));
+        ends[i].status = status_of(it);
+        ends[i].diagnostic = it->diagnostic;
+        ends[i].scrubbed_url = it->scrubbed_url;
+    }
+    enum err r = ERR_UNAVAILABLE;
+    for (int attempt = 0; attempt < RETRIES && r != ERR_OK; attempt++)
+        r = store_callouts_finish(d->store, d->owner, clock_now_ms(), ends, n);
+    if (r != ERR_OK)
+        log_error("could not record %zu callout results: the database failed (%s)", n, err_code(r));
+    free(ends);
+
+    for (struct done_item *it = list, *next; it; it = next) {
+        next = it->next;
+        struct host_slot *h = host_slot(d, it->note->host);
+        h->in_flight--;
+        d->in_flight--;
+        atomic_fetch_sub(&d->m_in_flight, 1);
+        atomic_fetch_add(&d->m_finished[label_of(it)], 1);
+        atomic_fetch_add(&d->m_count, 1);
+        atomic_fetch_add(&d->m_sum_us, (uint64_t)it->elapsed_ms * 1000);
+        for (int b = 0; b < N_BUCKETS; b++)
+            if ((double)it->elapsed_ms / 1000.0 <= buckets_s[b])
+                atomic_fetch_add(&d->m_bucket[b], 1);
+        free(it->note->host);
+        free(it->note);
+        free(it->diagnostic);
+        free(it->scrubbed_url);
+        free(it);
+    }
+    hosts_compact(d);
+}
+
+/* Builds the engine's job for a claimed callout. */
+static struct engine_job *job_for(struct dispatch *d, const struct callout *c)
+{
+    struct engine_job *j = calloc(1, sizeof(*j));
+    struct job_note *note = calloc(1, sizeof(*note));
+    if (!j || !note)
+        abort();
+    arena_init(&j->arena);
+    struct arena *a = &j->arena;
+    memcpy(j->execution_id, c->execution_id, sizeof(j->execution_id));
+    j->method = c->method;
+    j->body = arena_strdup(a, c->body);
+    bool relative = c->url[0] == '/';
+    size_t n = c->n_headers + (relative ? 1 : 0);
+    j->headers = arena_alloc(a, (n ? n : 1) * sizeof(*j->headers));
+    for (size_t i = 0; i < c->n_headers; i++) {
+        j->headers[i].name = arena_strdup(a, c->headers[i].name);
+        j->headers[i].value = arena_strdup(a, c->headers[i].value);
+    }
+    j->n_headers = c->n_headers;
+    if (relative) {
+        /* SPEC 7.4: a call to this server as the executing user through the app. */
+        char token[TOKEN_LEN + 1];
+        int64_t expires;
+        int64_t ttl_s = d->opts.engine.timeout_ms / 1000 + 60;
+        if (token_issue(d->store, c->user_id, c->app_id, ttl_s, "", token, &expires) == ERR_OK) {
+            j->headers[j->n_headers].name = "Authorization";
+            j->headers[j->n_headers].value = arena_printf(a, "Bearer %s", token);
+            j->n_headers++;
+        }
+        j->url = arena_printf(a, "%s%s", d->opts.self_base, c->url);
+        j->trusted = true;
+    } else {
+        j->url = arena_strdup(a, c->url);
+    }
+    note->type = c->type;
+    note->host = strdup(c->host);
+    if (!note->host)
+        abort();
+    j->user = note;
+    return j;
+}
+
+/* Claims as many queued callouts as there is room for and sends them. Returns whether it
+ * filled all the room (there may be more waiting). */
+static bool claim(struct dispatch *d)
+{
+    size_t max = d->opts.engine.max_in_flight, per_host = d->opts.engine.per_host;
+    if (d->in_flight >= max)
+        return false;
+    const char **hosts = calloc(d->n_hosts + 1, sizeof(*hosts));
+    size_t *rooms = calloc(d->n_hosts + 1, sizeof(*rooms));
+    if (!hosts || !rooms)
+        abort();
+    for (size_t i = 0; i < d->n_hosts; i++) {
+        hosts[i] = d->hosts[i].host;
+        rooms[i] = d->hosts[i].in_flight < per_host ? per_host - d->hosts[i].in_flight : 0;
+    }
+    struct callout_room room = {.limit = max - d->in_flight,
+                                .per_host = per_host,
+                                .hosts = hosts,
+                                .host_room = rooms,
+                                .n_hosts = d->n_hosts};
+    struct arena a;
+    arena_init(&a);
+    struct callout *calls = NULL;
+    size_t n = 0;
+    enum err r = store_callouts_start(d->store, d->owner, clock_now_ms(), &room, &a, &calls, &n);
+    if (r)
+        log_error("could not claim callouts: the database failed (%s)", err_code(r));
+    for (size_t i = 0; i < n; i++) {
+        struct engine_job *j = job_for(d, &calls[i]);
+        host_slot(d, calls[i].host)->in_flight++;
+        d->in_flight++;
+        atomic_fetch_add(&d->m_started, 1);
+        atomic_fetch_add(&d->m_in_flight, 1);
+        engine_submit(d->engine, j);
+    }
+    bool full = n > 0 && n == room.limit;
+    arena_cleanup(&a);
+    free(hosts);
+    free(rooms);
+    return full;
+}
+
+static void tick(struct dispatch *d)
+{
+    int64_t n = 0, now = clock_now_ms();
+    if (store_callouts_recover(d->store, d->owner, now, d->opts.stale_ms, &n) == ERR_OK && n)
+        log_info("%lld callouts of a stopped node failed as interrupted", (long long)n);
+    if (store_async_expire(d->store, now, &n) == ERR_OK && n)
+        log_info("%lld ApiAsync executions failed: no callback before the deadline", (long long)n);
+}
+
+static void *dispatch_main(void *arg)
+{
+    struct dispatch *d = arg;
+    int64_t next_tick = 0;
+    bool more = false;
+    pthread_mutex_lock(&d->mu);
+    for (;;) {
+        while (!d->notified && !d->done_head && !d->stopping && !more &&
+               clock_now_ms() < next_tick) {
+            int64_t wait_ms = next_tick - clock_now_ms();
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += wait_ms / 1000;
+            ts.tv_nsec += (wait_ms % 1000) * 1000000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+        }
+        struct done_item *done = d->done_head;
+        d->done_head = d->done_tail = NULL;
+        bool stopping = d->stopping;
+        d->notified = false;
+        pthread_mutex_unlock(&d->mu);
+
+        if (done)
+            record(d, done);
+        if (clock_now_ms() >= next_tick) {
+            tick(d);
+            next_tick = clock_now_ms() + TICK_MS;
+        }
+        more = !stopping && claim(d);
+
+        pthread_mutex_lock(&d->mu);
+        if (d->stopping && d->in_flight == 0 && !d->done_head)
+            break;
+    }
+    pthread_mutex_unlock(&d->mu);
+    store_node_leave(d->store, d->owner);
+    return NULL;
+}
+
+struct dispatch *dispatch_new(struct store *s, const struct dispatch_opts *o, char *why,
+                              size_t why_len)
+{
+    struct dispatch *d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    d->store = s;
+    d->opts = *o;
+    if (!rand_base62(d->owner, OWNER_LEN)) {
+        free(d);
+        return NULL;
+    }
+    pthread_mutex_init(&d->mu, NULL);
+    pthread_cond_init(&d->cv, NULL);
+    d->engine = engine_new(&o->engine, on_done, d, why, why_len);
+    if (!d->engine || pthread_create(&d->thread, NULL, dispatch_main, d) != 0) {
+        if (d->engine)
+            snprintf(why, why_len, "cannot start the dispatcher thread");
+        engine_free(d->engine);
+        pthread_mutex_destroy(&d->mu);
+        pthread_cond_destroy(&d->cv);
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+void dispatch_notify(struct dispatch *d)
+{
+    if (!d)
+        return;
+    pthread_mutex_lock(&d->mu);
+    d->notified = true;
+    pthread_cond_signal(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+}
+
+void dispatch_metrics(struct dispatch *d, struct buf *b)
+{
+    struct callout_counts counts;
+    if (store_callout_counts(d->store, &counts) != ERR_OK)
+        counts.queued = -1;
+    buf_printf(b,
+               "# HELP actionlinks_callouts_started_total Callouts handed to the network.\n"
+               "# TYPE actionlinks_callouts_started_total counter\n"
+               "actionlinks_callouts_started_total %llu\n",
+               (unsigned long long)atomic_load(&d->m_started));
+    buf_printf(b, "# HELP actionlinks_callouts_finished_total Callouts ended, by outcome.\n"
+                  "# TYPE actionlinks_callouts_finished_total counter\n");
+    for (int i = 0; i < OUT__COUNT; i++)
+        buf_printf(b, "actionlinks_callouts_finished_total{outcome=\"%s\"} %llu\n",
+                   outcome_names[i], (unsigned long long)atomic_load(&d->m_finished[i]));
+    buf_printf(b,
+               "# HELP actionlinks_callouts_in_flight Callouts sent and not yet answered.\n"
+               "# TYPE actionlinks_callouts_in_flight gauge\n"
+               "actionlinks_callouts_in_flight %llu\n",
+               (unsigned long long)atomic_load(&d->m_in_flight));
+    buf_printf(b,
+               "# HELP actionlinks_callouts_queued Callouts waiting to be sent (all nodes).\n"
+               "# TYPE actionlinks_callouts_queued gauge\n"
+               "actionlinks_callouts_queued %lld\n",
+               (long long)counts.queued);
+    buf_printf(b, "# HELP actionlinks_callout_duration_seconds Time from send to answer.\n"
+                  "# TYPE actionlinks_callout_duration_seconds histogram\n");
+    for (int i = 0; i < N_BUCKETS; i++)
+        buf_printf(b, "actionlinks_callout_duration_seconds_bucket{le=\"%g\"} %llu\n", buckets_s[i],
+                   (unsigned long long)atomic_load(&d->m_bucket[i]));
+    uint64_t count = atomic_load(&d->m_count);
+    buf_printf(b,
+               "actionlinks_callout_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+               "actionlinks_callout_duration_seconds_sum %.6f\n"
+               "actionlinks_callout_duration_seconds_count %llu\n",
+               (unsigned long long)count, (double)atomic_load(&d->m_sum_us) / 1e6,
+               (unsigned long long)count);
+}
+
+void dispatch_free(struct dispatch *d)
+{
+    if (!d)
+        return;
+    pthread_mutex_lock(&d->mu);
+    d->stopping = true;
+    pthread_cond_signal(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+    pthread_join(d->thread, NULL);
+    engine_free(d->engine);
+    for (size_t i = 0; i < d->n_hosts; i++)
+        free(d->hosts[i].host);
+    free(d->hosts);
+    pthread_mutex_destroy(&d->mu);
+    pthread_cond_destroy(&d->cv);
+    free(d);
+}

@@ -1,0 +1,31 @@
+/* The dispatcher: moves callouts between the store and the engine (SPEC 7). On its own
+ * thread it claims queued callouts from the store (marking them started, durably, before
+ * they are sent: at most once), hands them to the engine within the global and per-host
+ * limits, records results as execution statuses and diagnostics, beats this node's heart
+ * so that other nodes can tell it is alive, fails the callouts of nodes that died, and
+ * fails ApiAsync executions past their deadline. */
+#ifndef AL_DISPATCH_H
+#define AL_DISPATCH_H
+
+#include "callout/engine.h"
+#include "core/buf.h"
+#include "store/store.h"
+
+struct dispatch_opts {
+    struct engine_opts engine;
+    const char *self_base; /* http://host:port of this server, for relative URLs */
+    int64_t stale_ms;      /* a node silent this long is taken for dead */
+};
+
+struct dispatch;
+
+struct dispatch *dispatch_new(struct store *s, const struct dispatch_opts *o, char *why,
+                              size_t why_len);
+/* A callout was queued: look now rather than at the next tick. Thread-safe. */
+void dispatch_notify(struct dispatch *d);
+/* Appends the Prometheus text of the callout metrics. Thread-safe. */
+void dispatch_metrics(struct dispatch *d, struct buf *out);
+/* Stops claiming, lets the callouts under way finish and records them, then stops. */
+void dispatch_free(struct dispatch *d);
+
+#endif

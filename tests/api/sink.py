@@ -84,6 +84,9 @@ class Sink:
             daemon_threads = True
             request_queue_size = 1024
 
+            def handle_error(self, request, client_address):
+                pass  # a client that went away (a killed server) is expected here
+
         self.server = Server((host, 0), Handler)
         self.port = self.server.server_address[1]
         self.url = "http://%s:%d" % (host, self.port)

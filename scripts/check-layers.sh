@@ -40,7 +40,7 @@ only_in() { # header, the one path pattern allowed to include it
   done
 }
 only_in microhttpd.h 'http/server.c'
-only_in sqlite3.h 'store/store_sqlite.c'
+only_in sqlite3.h 'store/*sqlite*'
 only_in libpq-fe.h 'store/store_pg.c'
 only_in 'curl/curl.h' 'callout/*'
 

@@ -97,6 +97,31 @@ static json_t *action_json(struct api_req *r, const struct group *g, const struc
     return present_action(&r->pc, &v);
 }
 
+json_t *api_group_view(struct api_req *r, const struct group *g, bool *failed)
+{
+    struct execution e;
+    bool has = load_execution(r, g, &e, failed);
+    if (*failed)
+        return NULL;
+    json_t *actions = json_array();
+    for (size_t i = 0; i < g->n_links; i++) {
+        if (!visible(&g->links[i], r->who.user.id))
+            continue;
+        json_t *a = action_json(r, g, &g->links[i], has ? &e : NULL);
+        if (!a) {
+            json_decref(actions);
+            *failed = true;
+            return NULL;
+        }
+        json_array_append_new(actions, a);
+    }
+    if (json_array_size(actions) == 0) {
+        json_decref(actions);
+        return NULL;
+    }
+    return present_action_group(&r->pc, g, actions);
+}
+
 void h_group_get(struct api_req *r)
 {
     char id[ID_LEN + 1];
@@ -108,27 +133,14 @@ void h_group_get(struct api_req *r)
         reply_store_error(r, err, "this action link group");
         return;
     }
-    struct execution e;
-    bool failed, has = load_execution(r, &g, &e, &failed);
+    bool failed = false;
+    json_t *view = api_group_view(r, &g, &failed);
     if (failed)
         return;
-    json_t *actions = json_array();
-    for (size_t i = 0; i < g.n_links; i++) {
-        if (!visible(&g.links[i], r->who.user.id))
-            continue;
-        json_t *a = action_json(r, &g, &g.links[i], has ? &e : NULL);
-        if (!a) {
-            json_decref(actions);
-            return;
-        }
-        json_array_append_new(actions, a);
-    }
-    if (json_array_size(actions) == 0) {
-        json_decref(actions);
+    if (!view)
         reply_error(r, ERR_NOT_FOUND, "this action link group does not exist");
-        return;
-    }
-    reply_json(r, 200, present_action_group(&r->pc, &g, actions));
+    else
+        reply_json(r, 200, view);
 }
 
 /* Loads the link named by r->param and its group, if the caller sees it. */

@@ -52,13 +52,7 @@ void h_definition_create(struct api_req *r)
     memset(&g, 0, sizeof(g));
     const json_t *tid = json_object_get(body, "templateId");
     if (tid && !json_is_null(tid)) {
-        /* Templates (SPEC 8) plug in here. */
-        char id[ID_LEN + 1];
-        if (!json_is_string(tid) || !id_parse(json_string_value(tid), ID_GROUP_TEMPLATE, id))
-            reply_error(r, ERR_ID, "templateId: must be an action link group template id "
-                                   "(07g…)");
-        else
-            reply_error(r, ERR_INPUT, "templateId: no published template has this id");
+        definition_from_template(r, body);
         json_decref(body);
         return;
     }
@@ -92,6 +86,12 @@ void h_definition_create(struct api_req *r)
     json_decref(body); /* g borrowed strings from it */
 }
 
+bool api_may_read_definition(const struct api_req *r, const struct group *g)
+{
+    return strcmp(g->app_id, r->who.app.id) == 0 &&
+           (strcmp(g->creator_id, r->who.user.id) == 0 || r->who.user.view_all_data);
+}
+
 /* Loads the group of r->param if the caller may read it as a definition. */
 static bool load_readable(struct api_req *r, struct group *g)
 {
@@ -103,9 +103,7 @@ static bool load_readable(struct api_req *r, struct group *g)
         reply_store_error(r, e, "this action link group");
         return false;
     }
-    bool same_app = strcmp(g->app_id, r->who.app.id) == 0;
-    bool user_ok = strcmp(g->creator_id, r->who.user.id) == 0 || r->who.user.view_all_data;
-    if (!same_app || !user_ok) {
+    if (!api_may_read_definition(r, g)) {
         reply_error(r, ERR_ACCESS, "only the app that created this definition, as its "
                                    "creator or a user with viewAllData, may use it");
         return false;

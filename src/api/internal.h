@@ -58,5 +58,32 @@ void h_link_get(struct api_req *r);
 void h_link_patch(struct api_req *r);
 void h_link_diagnostic(struct api_req *r);
 void h_redirect(struct api_req *r);
+/* templates.c (SPEC 8) */
+void h_gtemplate_create(struct api_req *r);
+void h_gtemplate_get(struct api_req *r);
+void h_gtemplate_update(struct api_req *r);
+void h_gtemplate_delete(struct api_req *r);
+void h_ltemplate_create(struct api_req *r);
+void h_ltemplate_get(struct api_req *r);
+void h_ltemplate_update(struct api_req *r);
+void h_ltemplate_delete(struct api_req *r);
+/* The templateId branch of POST action-link-group-definitions: validates the body
+ * (templateId, templateBindings, expirationDate), instantiates the published template
+ * as a group made by the caller, and replies (201 with the definition, or an error). */
+void definition_from_template(struct api_req *r, json_t *body);
+/* feed.c (SPEC 4.4) */
+void h_feed_create(struct api_req *r);
+void h_feed_get(struct api_req *r);
+void h_feed_delete(struct api_req *r);
+void h_feed_actions(struct api_req *r);
+void h_news_feed(struct api_req *r);
+
+/* The Platform Action Group of g for the caller (SPEC 4.3): the links the caller sees,
+ * in order, with the caller's statuses. NULL when the caller sees none of its links, or
+ * on a database failure — then *failed is set and a reply was made. */
+json_t *api_group_view(struct api_req *r, const struct group *g, bool *failed);
+/* Whether the caller may read g as a definition (SPEC 4.2): through the app that made
+ * it, as its creator or a viewAllData user. */
+bool api_may_read_definition(const struct api_req *r, const struct group *g);
 
 #endif

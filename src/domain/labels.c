@@ -1,6 +1,7 @@
 /* Label lookup: binary search over the generated, sorted table. */
 #include "domain/labels.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,4 +21,14 @@ const char *labels_text(const char *key, enum status s)
 {
     const struct label_row *r = labels_find(key);
     return r ? r->text[s] : key;
+}
+
+const char *labels_for_link(const char *label_key, const char *custom, enum status s, char *buf,
+                            size_t cap)
+{
+    static const char *const suffix[STATUS__COUNT] = {"", " Pending", " Success", " Failed"};
+    if (!custom)
+        return labels_text(label_key, s);
+    snprintf(buf, cap, "%s%s", custom, suffix[s]);
+    return buf;
 }

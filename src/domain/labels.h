@@ -21,4 +21,10 @@ const struct label_row *labels_find(const char *key);
 /* The text of key for status s; for an unknown key, the key itself. */
 const char *labels_text(const char *key, enum status s);
 
+/* The text a link shows in status s: its custom label (a template's Label, with the
+ * suffixes " Pending", " Success", " Failed") or its label key's text. The result is
+ * either static or written into buf. */
+const char *labels_for_link(const char *label_key, const char *custom, enum status s, char *buf,
+                            size_t cap);
+
 #endif

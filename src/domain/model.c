@@ -12,6 +12,7 @@ static const char *const method_names[] = {METHOD_TABLE(NAME2)};
 static const char *const method_verbs[] = {METHOD_TABLE(VERB2)};
 static const char *const category_names[] = {CATEGORY_TABLE(NAME1)};
 static const char *const policy_names[] = {POLICY_TABLE(NAME1)};
+static const char *const visibility_names[] = {VISIBILITY_TABLE(NAME1)};
 
 static int lookup(const char *const *names, int n, const char *s)
 {
@@ -66,6 +67,15 @@ const char *policy_name(enum policy p)
 int policy_from_name(const char *s)
 {
     return lookup(policy_names, POLICY__COUNT, s);
+}
+
+const char *visibility_name(enum visibility v)
+{
+    return visibility_names[v];
+}
+int visibility_from_name(const char *s)
+{
+    return lookup(visibility_names, VISIBILITY__COUNT, s);
 }
 
 const char *model_scope_user(enum policy p, const char *caller_id)

@@ -40,7 +40,16 @@
     X(POLICY_ONCE_PER_USER, "OncePerUser")                                                 \
     X(POLICY_UNLIMITED, "Unlimited")
 
+#define VISIBILITY_TABLE(X)                                                                \
+    X(VISIBILITY_CREATOR, "Creator")                                                       \
+    X(VISIBILITY_EVERYONE, "Everyone")                                                     \
+    X(VISIBILITY_EVERYONE_BUT_CREATOR, "EveryoneButCreator")                               \
+    X(VISIBILITY_MANAGER, "Manager")                                                       \
+    X(VISIBILITY_CUSTOM_USER, "CustomUser")                                                \
+    X(VISIBILITY_CUSTOM_EXCLUDED_USER, "CustomExcludedUser")
+
 #define X(name, ...) name,
+enum visibility { VISIBILITY_TABLE(X) VISIBILITY__COUNT };
 enum status { STATUS_TABLE(X) STATUS__COUNT };
 enum action_type { ACTION_TYPE_TABLE(X) ACTION_TYPE__COUNT };
 enum http_method { METHOD_TABLE(X) METHOD__COUNT };
@@ -60,6 +69,8 @@ const char *category_name(enum category c);
 int category_from_name(const char *s);
 const char *policy_name(enum policy p);
 int policy_from_name(const char *s);
+const char *visibility_name(enum visibility v);
+int visibility_from_name(const char *s);
 
 static inline bool action_is_api(enum action_type t)
 {
@@ -107,6 +118,7 @@ struct link {
     const char *action_url;
     enum http_method method;
     const char *label_key;
+    const char *label; /* a template's custom Label (label_key "None"), else NULL */
     bool requires_confirmation;
     bool group_default;
     struct header *headers;
@@ -126,6 +138,7 @@ struct group {
     idbuf creator_id;
     idbuf app_id;
     idbuf template_id;
+    const char *bindings_json; /* templateBindings it was made with (JSON object), or NULL */
     int64_t created_ms, modified_ms;
     struct link links[GROUP_MAX_LINKS];
     size_t n_links;
@@ -157,6 +170,52 @@ struct callout {
     size_t n_headers;
     const char *body; /* NULL: none */
     int64_t created_ms;
+};
+
+/* An ActionLinkGroupTemplate (SPEC 8). */
+struct group_template {
+    idbuf id;
+    const char *developer_name;
+    const char *master_label;
+    enum category category;
+    enum policy policy;
+    int hours_until_expiration; /* -1: not set */
+    bool published;
+    idbuf creator_id;
+    int64_t created_ms, modified_ms;
+};
+
+/* An ActionLinkTemplate (SPEC 8). */
+struct link_template {
+    idbuf id;
+    idbuf group_template_id;
+    const char *action_url;
+    const char *headers; /* "Name: value" lines, or NULL */
+    bool requires_confirmation;
+    bool group_default;
+    const char *label; /* custom label, with label_key "None" */
+    const char *label_key;
+    enum action_type type;
+    enum http_method method;
+    int position;
+    const char *request_body;
+    const char *user_alias;
+    enum visibility visibility;
+    int64_t created_ms, modified_ms;
+};
+
+enum { FEED_MAX_GROUPS = 10 };
+
+/* A post in the feed (SPEC 4.4). */
+struct feed_item {
+    idbuf id;
+    idbuf actor_id;   /* who posted it */
+    idbuf subject_id; /* whose feed it is on */
+    const char *text;          /* the body's text: the segments' texts joined */
+    const char *segments_json; /* the body's messageSegments, as posted (JSON array) */
+    int64_t created_ms;
+    idbuf group_ids[FEED_MAX_GROUPS]; /* the groups it carries, in order */
+    size_t n_groups;
 };
 
 /* The diagnostics of SPEC 7.1 and 7.3 that are not an answer from the endpoint. */

@@ -49,7 +49,10 @@ static json_t *link_definition(const struct link *k)
     json_object_set_new(o, "groupDefault", json_boolean(k->group_default));
     json_object_set_new(o, "headers", headers);
     json_object_set_new(o, "id", id_json(k->id));
-    json_object_set_new(o, "label", json_string(labels_text(k->label_key, STATUS_NEW)));
+    char label[300];
+    json_object_set_new(o, "label", json_string(labels_for_link(k->label_key, k->label,
+                                                                STATUS_NEW, label,
+                                                                sizeof(label))));
     json_object_set_new(o, "labelKey", json_string(k->label_key));
     json_object_set_new(o, "method", json_string(method_name(k->method)));
     json_object_set_new(o, "modifiedDate", date_json(k->modified_ms));
@@ -92,7 +95,8 @@ json_t *present_user_summary(const struct present_ctx *c, const struct user *u)
 json_t *present_action(const struct present_ctx *c, const struct action_view *v)
 {
     const struct link *k = v->link;
-    const char *label = labels_text(k->label_key, v->status);
+    char buf[300];
+    const char *label = labels_for_link(k->label_key, k->label, v->status, buf, sizeof(buf));
     json_t *confirm = json_null();
     if (k->requires_confirmation && v->status == STATUS_NEW) {
         char msg[256];

@@ -80,6 +80,60 @@ enum err store_execution_create(struct store *s, const struct execution *e,
  * keeps the old one). ERR_CONFLICT if its status is no longer `from`. */
 enum err store_execution_update(struct store *s, const char *execution_id, enum status from,
                                 enum status to, int64_t now_ms, const char *diagnostic);
+/* ---- templates (SPEC 8) ---- */
+
+/* ERR_EXISTS when the DeveloperName is taken. */
+enum err store_gtemplate_create(struct store *s, const struct group_template *t);
+enum err store_gtemplate_get(struct store *s, const char *id, struct arena *a,
+                             struct group_template *out);
+/* Writes every field of t over the stored record. ERR_NOT_FOUND, ERR_EXISTS. */
+enum err store_gtemplate_update(struct store *s, const struct group_template *t);
+/* Deletes the group template, its link templates, and every group made from it (with
+ * what store_group_delete removes). ERR_NOT_FOUND if absent. */
+enum err store_gtemplate_delete(struct store *s, const char *id);
+
+enum err store_ltemplate_create(struct store *s, const struct link_template *t);
+enum err store_ltemplate_get(struct store *s, const char *id, struct arena *a,
+                             struct link_template *out);
+/* The link templates of a group template, in Position order (*out NULL when none). */
+enum err store_ltemplates_of(struct store *s, const char *group_template_id, struct arena *a,
+                             struct link_template **out, size_t *n);
+/* The new text of one link made from a link template. */
+struct link_render {
+    idbuf link_id;
+    const char *action_url;
+    struct header *headers;
+    size_t n_headers;
+    const char *request_body;
+};
+/* Writes every field of t over the stored record and, in the same transaction, the new
+ * texts of the links made from it (SPEC 8: edits apply to groups already made).
+ * ERR_NOT_FOUND if absent. */
+enum err store_ltemplate_update(struct store *s, const struct link_template *t,
+                                const struct link_render *links, size_t n_links);
+enum err store_ltemplate_delete(struct store *s, const char *id);
+/* A link made from a link template, with the bindings its group was made with. */
+struct templated_link {
+    idbuf link_id;
+    idbuf group_id;
+    const char *bindings_json;
+};
+enum err store_links_of_template(struct store *s, const char *link_template_id,
+                                 struct arena *a, struct templated_link **out, size_t *n);
+
+/* ---- the feed (SPEC 4.4) ---- */
+
+/* Stores the item and its groups, in order. */
+enum err store_feed_item_create(struct store *s, const struct feed_item *item);
+/* The item with the groups it still carries (deleted groups are gone from it). */
+enum err store_feed_item_get(struct store *s, const char *id, struct arena *a,
+                             struct feed_item *out);
+enum err store_feed_item_delete(struct store *s, const char *id);
+/* Up to limit items, newest first (by created_ms, then id), strictly older than
+ * (before_ms, before_id); before_id NULL starts at the newest. */
+enum err store_feed_page(struct store *s, int64_t before_ms, const char *before_id,
+                         size_t limit, struct arena *a, struct feed_item **out, size_t *n);
+
 /* ---- the callout queue (SPEC 7.1). A node marks a callout started, durably, before it
  * sends it, and a started callout is never handed out again: at most once. ---- */
 

@@ -8,6 +8,8 @@
  * returns when the commit that holds its operation is on disk. */
 #include "store/store.h"
 
+#include "store/sqlite_internal.h"
+
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/rand.h"
@@ -15,6 +17,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,21 +44,22 @@ extern const unsigned char sql_001_init[];
       "WHERE t.hash = ?1")                                                                 \
     X(ST_TOKEN_REVOKE, "UPDATE tokens SET revoked = 1 WHERE hash = ?1")                    \
     X(ST_GROUP_INSERT, "INSERT INTO groups (id, category, policy, expiration_ms, "          \
-                       "creator_id, app_id, template_id, created_ms, modified_ms) "         \
-                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")                       \
+                       "creator_id, app_id, template_id, created_ms, modified_ms, "          \
+                       "bindings) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")                       \
     X(ST_LINK_INSERT,                                                                      \
       "INSERT INTO links (id, group_id, position, type, action_url, method, label_key, "   \
       "requires_confirmation, group_default, headers, request_body, user_id, "            \
-      "excluded_user_id, template_id, created_ms, modified_ms) "                           \
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)")    \
+      "excluded_user_id, template_id, created_ms, modified_ms, label) "                    \
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)")    \
     X(ST_GROUP_BY_ID, "SELECT category, policy, expiration_ms, creator_id, app_id, "        \
-                      "template_id, created_ms, modified_ms FROM groups WHERE id = ?1")     \
+                      "template_id, created_ms, modified_ms, bindings FROM groups WHERE id = ?1")     \
     X(ST_LINKS_BY_GROUP,                                                                   \
       "SELECT id, position, type, action_url, method, label_key, requires_confirmation, "  \
       "group_default, headers, request_body, user_id, excluded_user_id, template_id, "     \
-      "created_ms, modified_ms FROM links WHERE group_id = ?1 ORDER BY position")         \
+      "created_ms, modified_ms, label FROM links WHERE group_id = ?1 ORDER BY position")         \
     X(ST_LINK_GROUP_ID, "SELECT group_id FROM links WHERE id = ?1")                        \
     X(ST_GROUP_DELETE, "DELETE FROM groups WHERE id = ?1")                                 \
+    X(ST_FEED_GROUPS_DELETE, "DELETE FROM feed_item_groups WHERE group_id = ?1")           \
     X(ST_LINKS_DELETE, "DELETE FROM links WHERE group_id = ?1")                            \
     X(ST_CALLOUTS_DELETE, "DELETE FROM callouts WHERE execution_id IN "                    \
                           "(SELECT id FROM executions WHERE group_id = ?1)")               \
@@ -108,18 +112,14 @@ enum stmt_id {
         STMT__COUNT
 };
 
+_Static_assert((int)STMT__COUNT <= (int)SQ_STMTS, "raise SQ_STMTS");
+
 static const char *const stmt_sql[] = {
 #define X(name, sql) sql,
     STMT_TABLE(X)
 #undef X
 };
 
-/* One connection with its prepared statements; used by one thread at a time. */
-struct conn {
-    sqlite3 *db;
-    sqlite3_stmt *st[STMT__COUNT];
-    struct conn *next; /* in the free list */
-};
 
 /* A write waiting for the writer thread. */
 struct wop {
@@ -160,6 +160,8 @@ static void conn_close(struct conn *c)
         return;
     for (int i = 0; i < STMT__COUNT; i++)
         sqlite3_finalize(c->st[i]);
+    for (int i = 0; i < SQ_CACHE; i++)
+        sqlite3_finalize(c->cache[i].st);
     sqlite3_close(c->db);
     free(c);
 }
@@ -212,13 +214,35 @@ static sqlite3_stmt *stmt(struct conn *c, enum stmt_id id)
     return c->st[id];
 }
 
-static void done_stmt(sqlite3_stmt *st)
+sqlite3_stmt *sq_prepare(struct conn *c, const char *sql)
+{
+    /* Open addressing on the address of the (static) SQL text. */
+    size_t h = ((uintptr_t)sql >> 3) % SQ_CACHE;
+    for (size_t i = 0; i < SQ_CACHE; i++) {
+        size_t k = (h + i) % SQ_CACHE;
+        if (c->cache[k].sql == sql)
+            return c->cache[k].st;
+        if (!c->cache[k].sql) {
+            if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->cache[k].st,
+                                   NULL) != SQLITE_OK) {
+                log_error("sqlite prepare failed: %s", sqlite3_errmsg(c->db));
+                return NULL;
+            }
+            c->cache[k].sql = sql;
+            return c->cache[k].st;
+        }
+    }
+    log_error("sqlite: the statement cache is full");
+    return NULL;
+}
+
+void sq_done_stmt(sqlite3_stmt *st)
 {
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
 }
 
-static struct conn *reader_get(struct store *s)
+struct conn *sq_reader_get(struct store *s)
 {
     pthread_mutex_lock(&s->pool_mu);
     struct conn *c;
@@ -242,7 +266,7 @@ static struct conn *reader_get(struct store *s)
     return c;
 }
 
-static void reader_put(struct store *s, struct conn *c)
+void sq_reader_put(struct store *s, struct conn *c)
 {
     pthread_mutex_lock(&s->pool_mu);
     c->next = s->free_readers;
@@ -253,7 +277,7 @@ static void reader_put(struct store *s, struct conn *c)
 
 /* ---- binding and reading helpers ---- */
 
-static void bind_text(sqlite3_stmt *st, int i, const char *v)
+void sq_bind_text(sqlite3_stmt *st, int i, const char *v)
 {
     if (v)
         sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
@@ -262,18 +286,18 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
 }
 
 /* Binds an id, NULL when "". */
-static void bind_id(sqlite3_stmt *st, int i, const char *v)
+void sq_bind_id(sqlite3_stmt *st, int i, const char *v)
 {
-    bind_text(st, i, v && v[0] ? v : NULL);
+    sq_bind_text(st, i, v && v[0] ? v : NULL);
 }
 
-static const char *col_str(struct arena *a, sqlite3_stmt *st, int i)
+const char *sq_col_str(struct arena *a, sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
     return t ? arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(st, i)) : NULL;
 }
 
-static void col_id(sqlite3_stmt *st, int i, char out[ID_LEN + 1])
+void sq_col_id(sqlite3_stmt *st, int i, char out[ID_LEN + 1])
 {
     const unsigned char *t = sqlite3_column_text(st, i);
     size_t n = t ? (size_t)sqlite3_column_bytes(st, i) : 0;
@@ -284,10 +308,10 @@ static void col_id(sqlite3_stmt *st, int i, char out[ID_LEN + 1])
     out[n] = '\0';
 }
 
-static enum err step_done(struct conn *c, sqlite3_stmt *st)
+enum err sq_step_done(struct conn *c, sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);
-    done_stmt(st);
+    sq_done_stmt(st);
     if (rc == SQLITE_DONE)
         return ERR_OK;
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
@@ -298,7 +322,7 @@ static enum err step_done(struct conn *c, sqlite3_stmt *st)
 
 /* NULL when a header cannot be stored as JSON (not UTF-8): the write is refused rather
  * than a header silently dropped. */
-static char *headers_to_json(const struct header *h, size_t n)
+char *sq_headers_to_json(const struct header *h, size_t n)
 {
     json_t *arr = json_array();
     bool ok = arr != NULL;
@@ -309,7 +333,7 @@ static char *headers_to_json(const struct header *h, size_t n)
     return s;
 }
 
-static void headers_from_json(struct arena *a, const char *text, struct header **out, size_t *n)
+void sq_headers_from_json(struct arena *a, const char *text, struct header **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
@@ -404,7 +428,7 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-static enum err submit(struct store *s, enum err (*fn)(struct conn *, const void *),
+enum err sq_submit(struct store *s, enum err (*fn)(struct conn *, const void *),
                        const void *arg)
 {
     struct wop w = {.fn = fn, .arg = arg};
@@ -558,11 +582,11 @@ const char *store_signing_key(const struct store *s)
 
 bool store_ping(struct store *s)
 {
-    struct conn *c = reader_get(s);
+    struct conn *c = sq_reader_get(s);
     if (!c)
         return false;
     bool ok = sqlite3_exec(c->db, "SELECT 1", NULL, NULL, NULL) == SQLITE_OK;
-    reader_put(s, c);
+    sq_reader_put(s, c);
     return ok;
 }
 
@@ -574,50 +598,50 @@ static enum err w_user_add(struct conn *c, const void *arg)
     sqlite3_stmt *st = stmt(c, ST_USER_INSERT);
     if (!st)
         return ERR_UNAVAILABLE;
-    bind_text(st, 1, u->id);
-    bind_text(st, 2, u->username);
-    bind_text(st, 3, u->name);
-    bind_id(st, 4, u->manager_id);
+    sq_bind_text(st, 1, u->id);
+    sq_bind_text(st, 2, u->username);
+    sq_bind_text(st, 3, u->name);
+    sq_bind_id(st, 4, u->manager_id);
     sqlite3_bind_int(st, 5, u->view_all_data);
     sqlite3_bind_int(st, 6, u->customize_application);
-    bind_text(st, 7, u->password_hash);
+    sq_bind_text(st, 7, u->password_hash);
     sqlite3_bind_int64(st, 8, clock_now_ms());
-    enum err r = step_done(c, st);
+    enum err r = sq_step_done(c, st);
     return r == ERR_CONFLICT ? ERR_EXISTS : r;
 }
 
 enum err store_user_add(struct store *s, const struct user *u)
 {
-    return submit(s, w_user_add, u);
+    return sq_submit(s, w_user_add, u);
 }
 
 static enum err read_user(struct store *s, enum stmt_id id, const char *key, struct arena *a,
                           struct user *out)
 {
-    struct conn *c = reader_get(s);
+    struct conn *c = sq_reader_get(s);
     if (!c)
         return ERR_UNAVAILABLE;
     sqlite3_stmt *st = stmt(c, id);
     enum err r = ERR_UNAVAILABLE;
     if (st) {
-        bind_text(st, 1, key);
+        sq_bind_text(st, 1, key);
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
             memset(out, 0, sizeof(*out));
-            col_id(st, 0, out->id);
-            out->username = col_str(a, st, 1);
-            out->name = col_str(a, st, 2);
-            col_id(st, 3, out->manager_id);
+            sq_col_id(st, 0, out->id);
+            out->username = sq_col_str(a, st, 1);
+            out->name = sq_col_str(a, st, 2);
+            sq_col_id(st, 3, out->manager_id);
             out->view_all_data = sqlite3_column_int(st, 4);
             out->customize_application = sqlite3_column_int(st, 5);
-            out->password_hash = col_str(a, st, 6);
+            out->password_hash = sq_col_str(a, st, 6);
             r = ERR_OK;
         } else {
             r = rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_UNAVAILABLE;
         }
-        done_stmt(st);
+        sq_done_stmt(st);
     }
-    reader_put(s, c);
+    sq_reader_put(s, c);
     return r;
 }
 
@@ -643,43 +667,43 @@ static enum err w_app_add(struct conn *c, const void *arg)
     sqlite3_stmt *st = stmt(c, ST_APP_INSERT);
     if (!st)
         return ERR_UNAVAILABLE;
-    bind_text(st, 1, x->app->id);
-    bind_text(st, 2, x->app->name);
-    bind_text(st, 3, x->app->client_id);
-    bind_text(st, 4, x->secret_hash);
+    sq_bind_text(st, 1, x->app->id);
+    sq_bind_text(st, 2, x->app->name);
+    sq_bind_text(st, 3, x->app->client_id);
+    sq_bind_text(st, 4, x->secret_hash);
     sqlite3_bind_int64(st, 5, clock_now_ms());
-    enum err r = step_done(c, st);
+    enum err r = sq_step_done(c, st);
     return r == ERR_CONFLICT ? ERR_EXISTS : r;
 }
 
 enum err store_app_add(struct store *s, const struct app *app, const char *client_secret_hash)
 {
     struct app_add_arg x = {app, client_secret_hash};
-    return submit(s, w_app_add, &x);
+    return sq_submit(s, w_app_add, &x);
 }
 
 enum err store_app_by_name(struct store *s, const char *name, struct arena *a, struct app *out)
 {
-    struct conn *c = reader_get(s);
+    struct conn *c = sq_reader_get(s);
     if (!c)
         return ERR_UNAVAILABLE;
     sqlite3_stmt *st = stmt(c, ST_APP_BY_NAME);
     enum err r = ERR_UNAVAILABLE;
     if (st) {
-        bind_text(st, 1, name);
+        sq_bind_text(st, 1, name);
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
             memset(out, 0, sizeof(*out));
-            col_id(st, 0, out->id);
-            out->name = col_str(a, st, 1);
-            out->client_id = col_str(a, st, 2);
+            sq_col_id(st, 0, out->id);
+            out->name = sq_col_str(a, st, 1);
+            out->client_id = sq_col_str(a, st, 2);
             r = ERR_OK;
         } else {
             r = rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_UNAVAILABLE;
         }
-        done_stmt(st);
+        sq_done_stmt(st);
     }
-    reader_put(s, c);
+    sq_reader_put(s, c);
     return r;
 }
 
@@ -691,53 +715,53 @@ static enum err w_token_add(struct conn *c, const void *arg)
     sqlite3_stmt *st = stmt(c, ST_TOKEN_INSERT);
     if (!st)
         return ERR_UNAVAILABLE;
-    bind_text(st, 1, t->hash);
-    bind_text(st, 2, t->user_id);
-    bind_text(st, 3, t->app_id);
+    sq_bind_text(st, 1, t->hash);
+    sq_bind_text(st, 2, t->user_id);
+    sq_bind_text(st, 3, t->app_id);
     sqlite3_bind_int64(st, 4, t->expires_ms);
-    bind_id(st, 5, t->callback_execution_id);
-    return step_done(c, st);
+    sq_bind_id(st, 5, t->callback_execution_id);
+    return sq_step_done(c, st);
 }
 
 enum err store_token_add(struct store *s, const struct token_rec *t)
 {
-    return submit(s, w_token_add, t);
+    return sq_submit(s, w_token_add, t);
 }
 
 enum err store_token_principal(struct store *s, const char *hash, int64_t now_ms,
                                struct arena *a, struct principal *out)
 {
-    struct conn *c = reader_get(s);
+    struct conn *c = sq_reader_get(s);
     if (!c)
         return ERR_UNAVAILABLE;
     sqlite3_stmt *st = stmt(c, ST_TOKEN_PRINCIPAL);
     enum err r = ERR_UNAVAILABLE;
     if (st) {
-        bind_text(st, 1, hash);
+        sq_bind_text(st, 1, hash);
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
             if (sqlite3_column_int64(st, 0) <= now_ms || sqlite3_column_int(st, 1)) {
                 r = ERR_SESSION;
             } else {
                 memset(out, 0, sizeof(*out));
-                col_id(st, 2, out->callback_execution_id);
-                col_id(st, 3, out->user.id);
-                out->user.username = col_str(a, st, 4);
-                out->user.name = col_str(a, st, 5);
-                col_id(st, 6, out->user.manager_id);
+                sq_col_id(st, 2, out->callback_execution_id);
+                sq_col_id(st, 3, out->user.id);
+                out->user.username = sq_col_str(a, st, 4);
+                out->user.name = sq_col_str(a, st, 5);
+                sq_col_id(st, 6, out->user.manager_id);
                 out->user.view_all_data = sqlite3_column_int(st, 7);
                 out->user.customize_application = sqlite3_column_int(st, 8);
-                col_id(st, 9, out->app.id);
-                out->app.name = col_str(a, st, 10);
-                out->app.client_id = col_str(a, st, 11);
+                sq_col_id(st, 9, out->app.id);
+                out->app.name = sq_col_str(a, st, 10);
+                out->app.client_id = sq_col_str(a, st, 11);
                 r = ERR_OK;
             }
         } else {
             r = rc == SQLITE_DONE ? ERR_SESSION : ERR_UNAVAILABLE;
         }
-        done_stmt(st);
+        sq_done_stmt(st);
     }
-    reader_put(s, c);
+    sq_reader_put(s, c);
     return r;
 }
 
@@ -746,8 +770,8 @@ static enum err w_token_revoke(struct conn *c, const void *arg)
     sqlite3_stmt *st = stmt(c, ST_TOKEN_REVOKE);
     if (!st)
         return ERR_UNAVAILABLE;
-    bind_text(st, 1, arg);
-    enum err r = step_done(c, st);
+    sq_bind_text(st, 1, arg);
+    enum err r = sq_step_done(c, st);
     if (r == ERR_OK && sqlite3_changes(c->db) == 0)
         r = ERR_NOT_FOUND;
     return r;
@@ -755,7 +779,7 @@ static enum err w_token_revoke(struct conn *c, const void *arg)
 
 enum err store_token_revoke(struct store *s, const char *hash)
 {
-    return submit(s, w_token_revoke, hash);
+    return sq_submit(s, w_token_revoke, hash);
 }
 
 /* ---- groups ---- */
@@ -766,40 +790,42 @@ static enum err w_group_create(struct conn *c, const void *arg)
     sqlite3_stmt *st = stmt(c, ST_GROUP_INSERT);
     if (!st)
         return ERR_UNAVAILABLE;
-    bind_text(st, 1, g->id);
+    sq_bind_text(st, 1, g->id);
     sqlite3_bind_int(st, 2, g->category);
     sqlite3_bind_int(st, 3, g->policy);
     sqlite3_bind_int64(st, 4, g->expiration_ms);
-    bind_text(st, 5, g->creator_id);
-    bind_text(st, 6, g->app_id);
-    bind_id(st, 7, g->template_id);
+    sq_bind_text(st, 5, g->creator_id);
+    sq_bind_text(st, 6, g->app_id);
+    sq_bind_id(st, 7, g->template_id);
     sqlite3_bind_int64(st, 8, g->created_ms);
     sqlite3_bind_int64(st, 9, g->modified_ms);
-    enum err r = step_done(c, st);
+    sq_bind_text(st, 10, g->bindings_json);
+    enum err r = sq_step_done(c, st);
     for (size_t i = 0; r == ERR_OK && i < g->n_links; i++) {
         const struct link *k = &g->links[i];
         if (!(st = stmt(c, ST_LINK_INSERT)))
             return ERR_UNAVAILABLE;
-        char *headers = headers_to_json(k->headers, k->n_headers);
+        char *headers = sq_headers_to_json(k->headers, k->n_headers);
         if (!headers)
             return ERR_INPUT;
-        bind_text(st, 1, k->id);
-        bind_text(st, 2, g->id);
+        sq_bind_text(st, 1, k->id);
+        sq_bind_text(st, 2, g->id);
         sqlite3_bind_int(st, 3, k->position);
         sqlite3_bind_int(st, 4, k->type);
-        bind_text(st, 5, k->action_url);
+        sq_bind_text(st, 5, k->action_url);
         sqlite3_bind_int(st, 6, k->method);
-        bind_text(st, 7, k->label_key);
+        sq_bind_text(st, 7, k->label_key);
         sqlite3_bind_int(st, 8, k->requires_confirmation);
         sqlite3_bind_int(st, 9, k->group_default);
-        bind_text(st, 10, headers);
-        bind_text(st, 11, k->request_body);
-        bind_id(st, 12, k->user_id);
-        bind_id(st, 13, k->excluded_user_id);
-        bind_id(st, 14, k->template_id);
+        sq_bind_text(st, 10, headers);
+        sq_bind_text(st, 11, k->request_body);
+        sq_bind_id(st, 12, k->user_id);
+        sq_bind_id(st, 13, k->excluded_user_id);
+        sq_bind_id(st, 14, k->template_id);
         sqlite3_bind_int64(st, 15, k->created_ms);
         sqlite3_bind_int64(st, 16, k->modified_ms);
-        r = step_done(c, st);
+        sq_bind_text(st, 17, k->label);
+        r = sq_step_done(c, st);
         free(headers);
     }
     return r == ERR_CONFLICT ? ERR_EXISTS : r;
@@ -807,18 +833,18 @@ static enum err w_group_create(struct conn *c, const void *arg)
 
 enum err store_group_create(struct store *s, const struct group *g)
 {
-    return submit(s, w_group_create, g);
+    return sq_submit(s, w_group_create, g);
 }
 
-static enum err group_load(struct conn *c, const char *id, struct arena *a, struct group *out)
+enum err sq_group_load(struct conn *c, const char *id, struct arena *a, struct group *out)
 {
     sqlite3_stmt *st = stmt(c, ST_GROUP_BY_ID);
     if (!st)
         return ERR_UNAVAILABLE;
-    bind_text(st, 1, id);
+    sq_bind_text(st, 1, id);
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
-        done_stmt(st);
+        sq_done_stmt(st);
         return rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_UNAVAILABLE;
     }
     memset(out, 0, sizeof(*out));
@@ -826,71 +852,73 @@ static enum err group_load(struct conn *c, const char *id, struct arena *a, stru
     out->category = (enum category)sqlite3_column_int(st, 0);
     out->policy = (enum policy)sqlite3_column_int(st, 1);
     out->expiration_ms = sqlite3_column_int64(st, 2);
-    col_id(st, 3, out->creator_id);
-    col_id(st, 4, out->app_id);
-    col_id(st, 5, out->template_id);
+    sq_col_id(st, 3, out->creator_id);
+    sq_col_id(st, 4, out->app_id);
+    sq_col_id(st, 5, out->template_id);
     out->created_ms = sqlite3_column_int64(st, 6);
     out->modified_ms = sqlite3_column_int64(st, 7);
-    done_stmt(st);
+    out->bindings_json = sq_col_str(a, st, 8);
+    sq_done_stmt(st);
 
     if (!(st = stmt(c, ST_LINKS_BY_GROUP)))
         return ERR_UNAVAILABLE;
-    bind_text(st, 1, id);
+    sq_bind_text(st, 1, id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && out->n_links < GROUP_MAX_LINKS) {
         struct link *k = &out->links[out->n_links++];
-        col_id(st, 0, k->id);
+        sq_col_id(st, 0, k->id);
         snprintf(k->group_id, sizeof(k->group_id), "%s", id);
         k->position = sqlite3_column_int(st, 1);
         k->type = (enum action_type)sqlite3_column_int(st, 2);
-        k->action_url = col_str(a, st, 3);
+        k->action_url = sq_col_str(a, st, 3);
         k->method = (enum http_method)sqlite3_column_int(st, 4);
-        k->label_key = col_str(a, st, 5);
+        k->label_key = sq_col_str(a, st, 5);
         k->requires_confirmation = sqlite3_column_int(st, 6);
         k->group_default = sqlite3_column_int(st, 7);
-        headers_from_json(a, (const char *)sqlite3_column_text(st, 8), &k->headers,
+        sq_headers_from_json(a, (const char *)sqlite3_column_text(st, 8), &k->headers,
                           &k->n_headers);
-        k->request_body = col_str(a, st, 9);
-        col_id(st, 10, k->user_id);
-        col_id(st, 11, k->excluded_user_id);
-        col_id(st, 12, k->template_id);
+        k->request_body = sq_col_str(a, st, 9);
+        sq_col_id(st, 10, k->user_id);
+        sq_col_id(st, 11, k->excluded_user_id);
+        sq_col_id(st, 12, k->template_id);
         k->created_ms = sqlite3_column_int64(st, 13);
         k->modified_ms = sqlite3_column_int64(st, 14);
+        k->label = sq_col_str(a, st, 15);
     }
-    done_stmt(st);
+    sq_done_stmt(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : ERR_UNAVAILABLE;
 }
 
 enum err store_group_get(struct store *s, const char *id, struct arena *a, struct group *out)
 {
-    struct conn *c = reader_get(s);
+    struct conn *c = sq_reader_get(s);
     if (!c)
         return ERR_UNAVAILABLE;
-    enum err r = group_load(c, id, a, out);
-    reader_put(s, c);
+    enum err r = sq_group_load(c, id, a, out);
+    sq_reader_put(s, c);
     return r;
 }
 
 enum err store_link_group(struct store *s, const char *link_id, struct arena *a,
                           struct group *out, size_t *index)
 {
-    struct conn *c = reader_get(s);
+    struct conn *c = sq_reader_get(s);
     if (!c)
         return ERR_UNAVAILABLE;
     enum err r = ERR_UNAVAILABLE;
     sqlite3_stmt *st = stmt(c, ST_LINK_GROUP_ID);
     if (st) {
-        bind_text(st, 1, link_id);
+        sq_bind_text(st, 1, link_id);
         int rc = sqlite3_step(st);
         char gid[ID_LEN + 1] = "";
         if (rc == SQLITE_ROW)
-            col_id(st, 0, gid);
-        done_stmt(st);
+            sq_col_id(st, 0, gid);
+        sq_done_stmt(st);
         if (rc == SQLITE_ROW)
-            r = group_load(c, gid, a, out);
+            r = sq_group_load(c, gid, a, out);
         else
             r = rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_UNAVAILABLE;
     }
-    reader_put(s, c);
+    sq_reader_put(s, c);
     if (r == ERR_OK) {
         r = ERR_NOT_FOUND; /* deleted between the two reads */
         for (size_t i = 0; i < out->n_links; i++)
@@ -902,16 +930,18 @@ enum err store_link_group(struct store *s, const char *link_id, struct arena *a,
     return r;
 }
 
-static enum err w_group_delete(struct conn *c, const void *arg)
+enum err sq_group_delete(struct conn *c, const void *arg)
 {
+    /* the group last: its row count tells whether it was there */
     static const enum stmt_id steps[] = {ST_CALLOUTS_DELETE, ST_EXECUTIONS_DELETE,
-                                         ST_LINKS_DELETE, ST_GROUP_DELETE};
+                                         ST_FEED_GROUPS_DELETE, ST_LINKS_DELETE,
+                                         ST_GROUP_DELETE};
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
         sqlite3_stmt *st = stmt(c, steps[i]);
         if (!st)
             return ERR_UNAVAILABLE;
-        bind_text(st, 1, arg);
-        enum err r = step_done(c, st);
+        sq_bind_text(st, 1, arg);
+        enum err r = sq_step_done(c, st);
         if (r)
             return r;
     }
@@ -920,7 +950,7 @@ static enum err w_group_delete(struct conn *c, const void *arg)
 
 enum err store_group_delete(struct store *s, const char *id)
 {
-    return submit(s, w_group_delete, id);
+    return sq_submit(s, sq_group_delete, id);
 }
 
 /* ---- executions ---- */
@@ -928,34 +958,34 @@ enum err store_group_delete(struct store *s, const char *id)
 enum err store_execution_get(struct store *s, const char *group_id, const char *scope_user_id,
                              struct arena *a, struct execution *out)
 {
-    struct conn *c = reader_get(s);
+    struct conn *c = sq_reader_get(s);
     if (!c)
         return ERR_UNAVAILABLE;
     enum err r = ERR_UNAVAILABLE;
     sqlite3_stmt *st = stmt(c, ST_EXEC_BY_SCOPE);
     if (st) {
-        bind_text(st, 1, group_id);
-        bind_text(st, 2, scope_user_id);
+        sq_bind_text(st, 1, group_id);
+        sq_bind_text(st, 2, scope_user_id);
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
             memset(out, 0, sizeof(*out));
-            col_id(st, 0, out->id);
+            sq_col_id(st, 0, out->id);
             snprintf(out->group_id, sizeof(out->group_id), "%s", group_id);
             snprintf(out->scope_user_id, sizeof(out->scope_user_id), "%s", scope_user_id);
-            col_id(st, 1, out->link_id);
-            col_id(st, 2, out->user_id);
+            sq_col_id(st, 1, out->link_id);
+            sq_col_id(st, 2, out->user_id);
             out->status = (enum status)sqlite3_column_int(st, 3);
             out->created_ms = sqlite3_column_int64(st, 4);
             out->modified_ms = sqlite3_column_int64(st, 5);
-            out->diagnostic = col_str(a, st, 6);
+            out->diagnostic = sq_col_str(a, st, 6);
             out->deadline_ms = sqlite3_column_int64(st, 7);
             r = ERR_OK;
         } else {
             r = rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_UNAVAILABLE;
         }
-        done_stmt(st);
+        sq_done_stmt(st);
     }
-    reader_put(s, c);
+    sq_reader_put(s, c);
     return r;
 }
 
@@ -972,15 +1002,15 @@ static enum err w_execution_create(struct conn *c, const void *arg)
     sqlite3_stmt *st = stmt(c, ST_EXEC_INSERT);
     if (!st)
         return ERR_UNAVAILABLE;
-    bind_text(st, 1, e->id);
-    bind_text(st, 2, e->group_id);
-    bind_text(st, 3, e->scope_user_id);
-    bind_text(st, 4, e->link_id);
-    bind_text(st, 5, e->user_id);
+    sq_bind_text(st, 1, e->id);
+    sq_bind_text(st, 2, e->group_id);
+    sq_bind_text(st, 3, e->scope_user_id);
+    sq_bind_text(st, 4, e->link_id);
+    sq_bind_text(st, 5, e->user_id);
     sqlite3_bind_int(st, 6, e->status);
     sqlite3_bind_int64(st, 7, e->created_ms);
     sqlite3_bind_int64(st, 8, e->deadline_ms);
-    enum err r = step_done(c, st);
+    enum err r = sq_step_done(c, st);
     if (r != ERR_OK)
         return r;
     if (x->t && (r = w_token_add(c, x->t)) != ERR_OK)
@@ -990,20 +1020,20 @@ static enum err w_execution_create(struct conn *c, const void *arg)
     const struct callout *co = x->c;
     if (!(st = stmt(c, ST_CALLOUT_INSERT)))
         return ERR_UNAVAILABLE;
-    char *headers = headers_to_json(co->headers, co->n_headers);
+    char *headers = sq_headers_to_json(co->headers, co->n_headers);
     if (!headers)
         return ERR_INPUT;
-    bind_text(st, 1, e->id);
+    sq_bind_text(st, 1, e->id);
     sqlite3_bind_int(st, 2, co->type);
-    bind_text(st, 3, co->user_id);
-    bind_text(st, 4, co->app_id);
+    sq_bind_text(st, 3, co->user_id);
+    sq_bind_text(st, 4, co->app_id);
     sqlite3_bind_int(st, 5, co->method);
-    bind_text(st, 6, co->url);
-    bind_text(st, 7, co->host);
-    bind_text(st, 8, headers);
-    bind_text(st, 9, co->body);
+    sq_bind_text(st, 6, co->url);
+    sq_bind_text(st, 7, co->host);
+    sq_bind_text(st, 8, headers);
+    sq_bind_text(st, 9, co->body);
     sqlite3_bind_int64(st, 10, e->created_ms);
-    r = step_done(c, st);
+    r = sq_step_done(c, st);
     free(headers);
     return r == ERR_CONFLICT ? ERR_UNAVAILABLE : r;
 }
@@ -1012,7 +1042,7 @@ enum err store_execution_create(struct store *s, const struct execution *e,
                                 const struct callout *c, const struct token_rec *t)
 {
     struct exec_create_arg x = {e, c, t};
-    return submit(s, w_execution_create, &x);
+    return sq_submit(s, w_execution_create, &x);
 }
 
 struct exec_update_arg {
@@ -1028,12 +1058,12 @@ static enum err w_execution_update(struct conn *c, const void *arg)
     sqlite3_stmt *st = stmt(c, ST_EXEC_UPDATE);
     if (!st)
         return ERR_UNAVAILABLE;
-    bind_text(st, 1, x->id);
+    sq_bind_text(st, 1, x->id);
     sqlite3_bind_int(st, 2, x->from);
     sqlite3_bind_int(st, 3, x->to);
     sqlite3_bind_int64(st, 4, x->now_ms);
-    bind_text(st, 5, x->diagnostic);
-    enum err r = step_done(c, st);
+    sq_bind_text(st, 5, x->diagnostic);
+    enum err r = sq_step_done(c, st);
     if (r == ERR_OK && sqlite3_changes(c->db) == 0)
         r = ERR_CONFLICT;
     return r;
@@ -1043,13 +1073,13 @@ enum err store_execution_update(struct store *s, const char *execution_id, enum 
                                 enum status to, int64_t now_ms, const char *diagnostic)
 {
     struct exec_update_arg x = {execution_id, from, to, now_ms, diagnostic};
-    return submit(s, w_execution_update, &x);
+    return sq_submit(s, w_execution_update, &x);
 }
 
 enum err store_callout_counts(struct store *s, struct callout_counts *out)
 {
     memset(out, 0, sizeof(*out));
-    struct conn *c = reader_get(s);
+    struct conn *c = sq_reader_get(s);
     if (!c)
         return ERR_UNAVAILABLE;
     enum err r = ERR_UNAVAILABLE;
@@ -1065,9 +1095,9 @@ enum err store_callout_counts(struct store *s, struct callout_counts *out)
             }
         }
         r = rc == SQLITE_DONE ? ERR_OK : ERR_UNAVAILABLE;
-        done_stmt(st);
+        sq_done_stmt(st);
     }
-    reader_put(s, c);
+    sq_reader_put(s, c);
     return r;
 }
 
@@ -1099,7 +1129,7 @@ static enum err w_callouts_start(struct conn *c, const void *arg)
         free(rooms_json);
         return ERR_UNAVAILABLE;
     }
-    bind_text(st, 1, rooms_json);
+    sq_bind_text(st, 1, rooms_json);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)room->per_host);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)room->limit);
     x->out = room->limit ? arena_alloc(x->a, room->limit * sizeof(*x->out)) : NULL;
@@ -1107,27 +1137,27 @@ static enum err w_callouts_start(struct conn *c, const void *arg)
     int rc;
     while (x->n < room->limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct callout *co = &x->out[x->n++];
-        col_id(st, 0, co->execution_id);
+        sq_col_id(st, 0, co->execution_id);
         co->type = (enum action_type)sqlite3_column_int(st, 1);
-        col_id(st, 2, co->user_id);
-        col_id(st, 3, co->app_id);
+        sq_col_id(st, 2, co->user_id);
+        sq_col_id(st, 3, co->app_id);
         co->method = (enum http_method)sqlite3_column_int(st, 4);
-        co->url = col_str(x->a, st, 5);
-        co->host = col_str(x->a, st, 6);
-        headers_from_json(x->a, (const char *)sqlite3_column_text(st, 7), &co->headers,
+        co->url = sq_col_str(x->a, st, 5);
+        co->host = sq_col_str(x->a, st, 6);
+        sq_headers_from_json(x->a, (const char *)sqlite3_column_text(st, 7), &co->headers,
                           &co->n_headers);
-        co->body = col_str(x->a, st, 8);
+        co->body = sq_col_str(x->a, st, 8);
         co->created_ms = sqlite3_column_int64(st, 9);
     }
-    done_stmt(st);
+    sq_done_stmt(st);
     free(rooms_json);
     for (size_t i = 0; i < x->n; i++) {
         if (!(st = stmt(c, ST_CALLOUT_START)))
             return ERR_UNAVAILABLE;
-        bind_text(st, 1, x->out[i].execution_id);
-        bind_text(st, 2, x->owner);
+        sq_bind_text(st, 1, x->out[i].execution_id);
+        sq_bind_text(st, 2, x->owner);
         sqlite3_bind_int64(st, 3, x->now_ms);
-        enum err r = step_done(c, st);
+        enum err r = sq_step_done(c, st);
         if (r)
             return r;
     }
@@ -1139,7 +1169,7 @@ enum err store_callouts_start(struct store *s, const char *owner, int64_t now_ms
                               struct callout **out, size_t *n)
 {
     struct start_arg x = {.owner = owner, .now_ms = now_ms, .room = room, .a = a};
-    enum err r = submit(s, w_callouts_start, &x);
+    enum err r = sq_submit(s, w_callouts_start, &x);
     *out = r ? NULL : x.out;
     *n = r ? 0 : x.n;
     return r;
@@ -1160,11 +1190,11 @@ static enum err w_callouts_finish(struct conn *c, const void *arg)
         sqlite3_stmt *st = stmt(c, ST_CALLOUT_DONE);
         if (!st)
             return ERR_UNAVAILABLE;
-        bind_text(st, 1, e->execution_id);
-        bind_text(st, 2, x->owner);
+        sq_bind_text(st, 1, e->execution_id);
+        sq_bind_text(st, 2, x->owner);
         sqlite3_bind_int64(st, 3, x->now_ms);
-        bind_text(st, 4, e->scrubbed_url ? e->scrubbed_url : "");
-        enum err r = step_done(c, st);
+        sq_bind_text(st, 4, e->scrubbed_url ? e->scrubbed_url : "");
+        enum err r = sq_step_done(c, st);
         if (r)
             return r;
         e->applied = sqlite3_changes(c->db) == 1;
@@ -1173,22 +1203,22 @@ static enum err w_callouts_finish(struct conn *c, const void *arg)
                 /* ApiAsync answered 2xx: stays Pending, with the diagnostic */
                 if (!(st = stmt(c, ST_EXEC_FINISH)))
                     return ERR_UNAVAILABLE;
-                bind_text(st, 1, e->execution_id);
+                sq_bind_text(st, 1, e->execution_id);
                 sqlite3_bind_int(st, 2, STATUS_PENDING);
-                bind_text(st, 3, e->diagnostic);
+                sq_bind_text(st, 3, e->diagnostic);
                 sqlite3_bind_int64(st, 4, x->now_ms);
-                if ((r = step_done(c, st)))
+                if ((r = sq_step_done(c, st)))
                     return r;
             }
             continue;
         }
         if (!(st = stmt(c, ST_EXEC_FINISH)))
             return ERR_UNAVAILABLE;
-        bind_text(st, 1, e->execution_id);
+        sq_bind_text(st, 1, e->execution_id);
         sqlite3_bind_int(st, 2, e->status);
-        bind_text(st, 3, e->diagnostic);
+        sq_bind_text(st, 3, e->diagnostic);
         sqlite3_bind_int64(st, 4, x->now_ms);
-        if ((r = step_done(c, st)))
+        if ((r = sq_step_done(c, st)))
             return r;
     }
     return ERR_OK;
@@ -1198,7 +1228,7 @@ enum err store_callouts_finish(struct store *s, const char *owner, int64_t now_m
                                struct callout_end *ends, size_t n)
 {
     struct finish_arg x = {owner, now_ms, ends, n};
-    return n ? submit(s, w_callouts_finish, &x) : ERR_OK;
+    return n ? sq_submit(s, w_callouts_finish, &x) : ERR_OK;
 }
 
 struct recover_arg {
@@ -1213,37 +1243,37 @@ static enum err w_callouts_recover(struct conn *c, const void *arg)
     sqlite3_stmt *st = stmt(c, ST_NODE_BEAT);
     if (!st)
         return ERR_UNAVAILABLE;
-    bind_text(st, 1, x->owner);
+    sq_bind_text(st, 1, x->owner);
     sqlite3_bind_int64(st, 2, x->now_ms);
-    enum err r = step_done(c, st);
+    enum err r = sq_step_done(c, st);
     if (r)
         return r;
     if (!(st = stmt(c, ST_RECOVER_EXECUTIONS)))
         return ERR_UNAVAILABLE;
     sqlite3_bind_int64(st, 1, x->now_ms);
-    bind_text(st, 2, DIAG_INTERRUPTED);
+    sq_bind_text(st, 2, DIAG_INTERRUPTED);
     sqlite3_bind_int64(st, 3, x->stale_ms);
-    if ((r = step_done(c, st)))
+    if ((r = sq_step_done(c, st)))
         return r;
     if (!(st = stmt(c, ST_RECOVER_CALLOUTS)))
         return ERR_UNAVAILABLE;
     sqlite3_bind_int64(st, 1, x->now_ms);
     sqlite3_bind_int64(st, 2, x->stale_ms);
-    if ((r = step_done(c, st)))
+    if ((r = sq_step_done(c, st)))
         return r;
     x->n = sqlite3_changes(c->db);
     if (!(st = stmt(c, ST_NODES_FORGET)))
         return ERR_UNAVAILABLE;
     sqlite3_bind_int64(st, 1, x->now_ms);
     sqlite3_bind_int64(st, 2, x->stale_ms);
-    return step_done(c, st);
+    return sq_step_done(c, st);
 }
 
 enum err store_callouts_recover(struct store *s, const char *owner, int64_t now_ms,
                                 int64_t stale_ms, int64_t *n)
 {
     struct recover_arg x = {owner, now_ms, stale_ms, 0};
-    enum err r = submit(s, w_callouts_recover, &x);
+    enum err r = sq_submit(s, w_callouts_recover, &x);
     *n = x.n;
     return r;
 }
@@ -1253,13 +1283,13 @@ static enum err w_node_leave(struct conn *c, const void *arg)
     sqlite3_stmt *st = stmt(c, ST_NODE_LEAVE);
     if (!st)
         return ERR_UNAVAILABLE;
-    bind_text(st, 1, arg);
-    return step_done(c, st);
+    sq_bind_text(st, 1, arg);
+    return sq_step_done(c, st);
 }
 
 enum err store_node_leave(struct store *s, const char *owner)
 {
-    return submit(s, w_node_leave, owner);
+    return sq_submit(s, w_node_leave, owner);
 }
 
 struct expire_arg {
@@ -1274,8 +1304,8 @@ static enum err w_async_expire(struct conn *c, const void *arg)
     if (!st)
         return ERR_UNAVAILABLE;
     sqlite3_bind_int64(st, 1, x->now_ms);
-    bind_text(st, 2, DIAG_NO_CALLBACK);
-    enum err r = step_done(c, st);
+    sq_bind_text(st, 2, DIAG_NO_CALLBACK);
+    enum err r = sq_step_done(c, st);
     x->n = r ? 0 : sqlite3_changes(c->db);
     return r;
 }
@@ -1283,7 +1313,7 @@ static enum err w_async_expire(struct conn *c, const void *arg)
 enum err store_async_expire(struct store *s, int64_t now_ms, int64_t *n)
 {
     struct expire_arg x = {now_ms, 0};
-    enum err r = submit(s, w_async_expire, &x);
+    enum err r = sq_submit(s, w_async_expire, &x);
     *n = x.n;
     return r;
 }

@@ -41,9 +41,11 @@ CREATE TABLE groups (
     creator_id    TEXT NOT NULL,
     app_id        TEXT NOT NULL,
     template_id   TEXT,
+    bindings      TEXT,          -- the templateBindings it was made with: JSON object
     created_ms    INTEGER NOT NULL,
     modified_ms   INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
+CREATE INDEX groups_by_template ON groups (template_id) WHERE template_id IS NOT NULL;
 
 CREATE TABLE links (
     id                    TEXT PRIMARY KEY,
@@ -53,6 +55,7 @@ CREATE TABLE links (
     action_url            TEXT NOT NULL,
     method                INTEGER NOT NULL,
     label_key             TEXT NOT NULL,
+    label                 TEXT,  -- a template's custom Label (LabelKey None)
     requires_confirmation INTEGER NOT NULL,
     group_default         INTEGER NOT NULL,
     headers               TEXT NOT NULL, -- JSON array of [name, value]
@@ -64,6 +67,7 @@ CREATE TABLE links (
     modified_ms           INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX links_by_group ON links (group_id, position);
+CREATE INDEX links_by_template ON links (template_id) WHERE template_id IS NOT NULL;
 
 CREATE TABLE executions (
     id            TEXT PRIMARY KEY,
@@ -107,3 +111,56 @@ CREATE TABLE nodes (
     id           TEXT PRIMARY KEY,
     heartbeat_ms INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
+
+-- Templates (SPEC 8).
+CREATE TABLE group_templates (
+    id                     TEXT PRIMARY KEY,
+    developer_name         TEXT NOT NULL UNIQUE,
+    master_label           TEXT NOT NULL,
+    category               INTEGER NOT NULL,
+    policy                 INTEGER NOT NULL,
+    hours_until_expiration INTEGER NOT NULL, -- -1: not set
+    published              INTEGER NOT NULL,
+    creator_id             TEXT NOT NULL,
+    created_ms             INTEGER NOT NULL,
+    modified_ms            INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE link_templates (
+    id                    TEXT PRIMARY KEY,
+    group_template_id     TEXT NOT NULL,
+    action_url            TEXT NOT NULL,
+    headers               TEXT,   -- "Name: value" lines, as the client wrote them
+    requires_confirmation INTEGER NOT NULL,
+    group_default         INTEGER NOT NULL,
+    label                 TEXT,
+    label_key             TEXT NOT NULL,
+    type                  INTEGER NOT NULL,
+    method                INTEGER NOT NULL,
+    position              INTEGER NOT NULL,
+    request_body          TEXT,
+    user_alias            TEXT,
+    visibility            INTEGER NOT NULL,
+    created_ms            INTEGER NOT NULL,
+    modified_ms           INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX link_templates_by_group ON link_templates (group_template_id, position);
+
+-- Feed items (SPEC 4.4): posts, newest first, carrying action link groups.
+CREATE TABLE feed_items (
+    id         TEXT PRIMARY KEY,
+    actor_id   TEXT NOT NULL,
+    subject_id TEXT NOT NULL,
+    body_text  TEXT NOT NULL,
+    segments   TEXT NOT NULL, -- JSON array of message segments
+    created_ms INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX feed_items_newest ON feed_items (created_ms DESC, id DESC);
+
+CREATE TABLE feed_item_groups (
+    item_id  TEXT NOT NULL,
+    group_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (item_id, position)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX feed_item_groups_by_group ON feed_item_groups (group_id);

@@ -1,0 +1,56 @@
+/* Shared by the files of the SQLite backend (store_sqlite.c and store/sqlite_*.c): the
+ * connection, the write queue and the helpers. Nothing outside store/ includes this. The
+ * sq_ prefix marks these as the backend's internals rather than a module of their own. */
+#ifndef AL_SQLITE_INTERNAL_H
+#define AL_SQLITE_INTERNAL_H
+
+#include "store/store.h"
+
+#include <sqlite3.h>
+
+enum { SQ_STMTS = 64, SQ_CACHE = 128 };
+
+/* One connection with its prepared statements; used by one thread at a time. */
+struct conn {
+    sqlite3 *db;
+    sqlite3_stmt *st[SQ_STMTS]; /* the statements of store_sqlite.c's table */
+    struct {
+        const char *sql; /* static text: the cache is keyed by its address */
+        sqlite3_stmt *st;
+    } cache[SQ_CACHE];
+    struct conn *next; /* in the free list */
+};
+
+/* A prepared statement for static SQL text, prepared once per connection. Reset it with
+ * sq_done_stmt after use. NULL on failure (logged). */
+sqlite3_stmt *sq_prepare(struct conn *c, const char *sql);
+void sq_done_stmt(sqlite3_stmt *st);
+
+/* Runs fn(conn, arg) on the writer thread inside the next group commit, in a savepoint of
+ * its own; returns fn's result once the commit is durable (ERR_UNAVAILABLE if it failed).
+ * fn may fill in *arg; the caller is blocked meanwhile, so its arena may be used. */
+enum err sq_submit(struct store *s, enum err (*fn)(struct conn *, const void *),
+                   const void *arg);
+/* A reader connection from the pool, and back. */
+struct conn *sq_reader_get(struct store *s);
+void sq_reader_put(struct store *s, struct conn *c);
+
+/* Binding: NULL text binds SQL NULL; an id "" binds NULL too. */
+void sq_bind_text(sqlite3_stmt *st, int i, const char *v);
+void sq_bind_id(sqlite3_stmt *st, int i, const char *v);
+/* Reading: a column's text copied into the arena (NULL stays NULL); an id column. */
+const char *sq_col_str(struct arena *a, sqlite3_stmt *st, int i);
+void sq_col_id(sqlite3_stmt *st, int i, char out[ID_LEN + 1]);
+/* Steps a write statement to its end and resets it: ERR_OK, ERR_CONFLICT on a
+ * constraint, ERR_UNAVAILABLE otherwise. */
+enum err sq_step_done(struct conn *c, sqlite3_stmt *st);
+/* Headers as a JSON array of [name, value] (NULL if not storable), and back. */
+char *sq_headers_to_json(const struct header *h, size_t n);
+void sq_headers_from_json(struct arena *a, const char *text, struct header **out, size_t *n);
+/* Deletes the group arg (a const char *id) with its links, executions, callouts and feed
+ * attachments, on the writer's c. ERR_NOT_FOUND if it was not there. */
+enum err sq_group_delete(struct conn *c, const void *arg);
+/* Loads a group and its links on c. */
+enum err sq_group_load(struct conn *c, const char *id, struct arena *a, struct group *out);
+
+#endif

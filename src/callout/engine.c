@@ -44,6 +44,7 @@ struct xfer {
     struct curl_slist *headers;
     struct buf answer;
     bool refused;   /* the address policy refused an address */
+    bool opened;    /* a socket to an allowed address was opened */
     bool truncated; /* the answer passed max_response: reading stopped */
     char error[CURL_ERROR_SIZE];
 };
@@ -70,6 +71,7 @@ static curl_socket_t on_open_socket(void *arg, curlsocktype purpose, struct curl
         x->refused = true;
         return CURL_SOCKET_BAD;
     }
+    x->opened = true;
     return socket(a->family, a->socktype, a->protocol);
 }
 
@@ -130,6 +132,9 @@ static void start(struct engine *e, struct engine_job *job)
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR,
                      job->trusted || e->opts.allow_http ? "http,https" : "https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    /* Never through a proxy from the environment: the address policy must see the real
+     * destination (and calls to ourselves must stay local). */
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, e->opts.connect_timeout_ms);
@@ -181,9 +186,16 @@ static void start(struct engine *e, struct engine_job *job)
     }
 }
 
+/* Refused by the policy: every address tried was refused, none was opened. */
+static bool refused_only(CURLcode code, const struct xfer *x)
+{
+    return x->refused && !x->opened &&
+           (code == CURLE_COULDNT_CONNECT || code == CURLE_OPERATION_TIMEDOUT);
+}
+
 static const char *error_text(CURLcode code, const struct xfer *x)
 {
-    if (x->refused && (code == CURLE_COULDNT_CONNECT || code == CURLE_OPERATION_TIMEDOUT))
+    if (refused_only(code, x))
         return "destination address not allowed";
     switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
@@ -231,7 +243,7 @@ static void finish(struct engine *e, struct xfer *x, CURLcode code)
         r.diagnostic =
             diag_answered(a, verb, job->url, http, r.elapsed_ms, x->answer.data, x->answer.len);
     } else {
-        r.outcome = x->refused && code == CURLE_COULDNT_CONNECT ? ENGINE_REFUSED : ENGINE_FAILED;
+        r.outcome = refused_only(code, x) ? ENGINE_REFUSED : ENGINE_FAILED;
         r.diagnostic = diag_failed(a, verb, job->url, error_text(code, x), r.elapsed_ms);
     }
     e->done(e->ctx, &r);

@@ -85,6 +85,9 @@ static bool parse_cidr(const char *s, size_t len, struct ssrf_cidr *out)
     char *slash = strchr(text, '/');
     int prefix = -1;
     if (slash) {
+        for (const char *d = slash + 1; *d; d++)
+            if (*d < '0' || *d > '9')
+                return false;
         char *end;
         long p = strtol(slash + 1, &end, 10);
         if (*end || end == slash + 1 || p < 0 || p > 128)

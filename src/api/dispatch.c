@@ -207,7 +207,7 @@ static struct engine_job *job_for(struct dispatch *d, const struct callout *c)
         char token[TOKEN_LEN + 1];
         int64_t expires;
         int64_t ttl_s = d->opts.engine.timeout_ms / 1000 + 60;
-        if (token_issue(d->store, c->user_id, c->app_id, ttl_s, "", token, &expires) == ERR_OK) {
+        if (token_issue(d->store, c->user_id, c->app_id, ttl_s, NULL, token, &expires) == ERR_OK) {
             j->headers[j->n_headers].name = "Authorization";
             j->headers[j->n_headers].value = arena_printf(a, "Bearer %s", token);
             j->n_headers++;

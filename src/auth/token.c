@@ -63,8 +63,7 @@ const char *token_from_header(const char *h)
 }
 
 enum err token_issue(struct store *s, const char *user_id, const char *app_id, int64_t ttl_s,
-                     const char *callback_execution_id, char out[TOKEN_LEN + 1],
-                     int64_t *expires_ms)
+                     const char *refresh_hash, char out[TOKEN_LEN + 1], int64_t *expires_ms)
 {
     if (!token_new(store_org_id(s), out))
         return ERR_INTERNAL;
@@ -75,8 +74,7 @@ enum err token_issue(struct store *s, const char *user_id, const char *app_id, i
     t.hash = hash;
     snprintf(t.user_id, sizeof(t.user_id), "%s", user_id);
     snprintf(t.app_id, sizeof(t.app_id), "%s", app_id);
-    snprintf(t.callback_execution_id, sizeof(t.callback_execution_id), "%s",
-             callback_execution_id ? callback_execution_id : "");
+    t.refresh_hash = refresh_hash;
     t.expires_ms = clock_now_ms() + ttl_s * 1000;
     *expires_ms = t.expires_ms;
     return store_token_add(s, &t);

@@ -21,10 +21,9 @@ void token_hash(const char *secret, char out[TOKEN_HASH_LEN + 1]);
  * result points into header. */
 const char *token_from_header(const char *header);
 /* Issues a token for a user through an app, valid for ttl_s seconds, and stores its hash.
- * callback_execution_id is "" for an ordinary token. */
+ * refresh_hash names the refresh token it comes with (NULL: none). */
 enum err token_issue(struct store *s, const char *user_id, const char *app_id, int64_t ttl_s,
-                     const char *callback_execution_id, char out[TOKEN_LEN + 1],
-                     int64_t *expires_ms);
+                     const char *refresh_hash, char out[TOKEN_LEN + 1], int64_t *expires_ms);
 /* Resolves an Authorization header to a principal: ERR_SESSION when the header is
  * missing, malformed, or names no live token. */
 enum err token_authenticate(struct store *s, const char *authorization, struct arena *a,

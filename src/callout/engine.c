@@ -45,6 +45,8 @@ struct xfer {
     struct buf answer;
     bool refused;   /* the address policy refused an address */
     bool opened;    /* a socket to an allowed address was opened */
+    long status;    /* the code of the last status line seen */
+    bool headers_done; /* the final (non-1xx) header block ended */
     bool truncated; /* the answer passed max_response: reading stopped */
     char error[CURL_ERROR_SIZE];
 };
@@ -59,6 +61,23 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
         buf_append(&x->answer, p, room);
         x->truncated = true;
         return 0;
+    }
+    return len;
+}
+
+/* Notes the end of the final header block: libcurl reports a transfer cut off inside
+ * the headers as a success, and that must count as no answer. */
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+    struct xfer *x = arg;
+    size_t len = size * n;
+    if (len > 5 && memcmp(p, "HTTP/", 5) == 0) {
+        const char *sp = memchr(p, ' ', len);
+        x->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+        x->headers_done = false;
+    } else if ((len == 2 && p[0] == '\r' && p[1] == '\n') || (len == 1 && p[0] == '\n')) {
+        if (x->status >= 200)
+            x->headers_done = true;
     }
     return len;
 }
@@ -143,18 +162,25 @@ static void start(struct engine *e, struct engine_job *job)
     curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, x);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->error);
     curl_easy_setopt(h, CURLOPT_USERAGENT, e->opts.user_agent);
     if (job->trusted) /* never leave a connection to ourselves for another job to reuse */
         curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
 
     switch (job->method) {
-    case METHOD_GET:
-        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-        break;
     case METHOD_HEAD:
+        /* [decided] a HEAD request carries no body: its answer has none to delimit one */
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
         break;
+    case METHOD_GET:
+        if (!job->body) {
+            curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+            break;
+        }
+        /* a GET with the link's body (SPEC 7.1): sent like the others */
+        __attribute__((fallthrough));
     default:
         if (job->method == METHOD_POST || job->body) {
             const char *body = job->body ? job->body : "";
@@ -205,7 +231,8 @@ static const char *error_text(CURLcode code, const struct xfer *x)
     case CURLE_COULDNT_CONNECT:
         return "connection refused";
     case CURLE_UNSUPPORTED_PROTOCOL:
-        return "scheme not allowed";
+        /* also what libcurl says of an answer that is not HTTP */
+        return x->opened ? "the answer was not HTTP" : "scheme not allowed";
     case CURLE_URL_MALFORMAT:
         return "malformed URL";
     case CURLE_SSL_CONNECT_ERROR:
@@ -237,6 +264,8 @@ static void finish(struct engine *e, struct xfer *x, CURLcode code)
                               .elapsed_ms = (int64_t)(us / 1000),
                               .scrubbed_url = diag_url(a, job->url)};
     const char *verb = method_verb(job->method);
+    if (code == CURLE_OK && !x->headers_done)
+        code = CURLE_PARTIAL_FILE; /* cut off inside the headers */
     if ((code == CURLE_OK || (code == CURLE_WRITE_ERROR && x->truncated)) && http > 0) {
         r.outcome = ENGINE_ANSWERED;
         r.http_code = http;

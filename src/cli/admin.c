@@ -216,7 +216,7 @@ static int token_issue_cmd(const char *username, const struct opt *o, size_t n)
     }
     char token[TOKEN_LEN + 1];
     int64_t expires;
-    if ((e = token_issue(s, u.id, app.id, ttl, "", token, &expires))) {
+    if ((e = token_issue(s, u.id, app.id, ttl, NULL, token, &expires))) {
         rc = fail_store(e, "token");
         goto out;
     }

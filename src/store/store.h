@@ -28,6 +28,8 @@ void store_close(struct store *s);
 /* The org's id (made when the database was created). */
 const char *store_org_id(const struct store *s);
 enum { STORE_KEY_HEX = 64 };
+/* The client_id of the built-in web app, made with the database (SPEC issue 5). */
+#define WEB_APP_CLIENT_ID "actionlinks-web"
 /* The deployment's secret for signed values (hex, STORE_KEY_HEX characters), made with
  * the database so that every node shares it. */
 const char *store_signing_key(const struct store *s);
@@ -42,6 +44,12 @@ enum err store_user_by_name(struct store *s, const char *username, struct arena 
 /* client_secret_hash: hex SHA-256 of the client secret. */
 enum err store_app_add(struct store *s, const struct app *app, const char *client_secret_hash);
 enum err store_app_by_name(struct store *s, const char *name, struct arena *a, struct app *out);
+/* The app of an OAuth client_id, with the hash of its secret; *public_client for an app
+ * that has no secret (the built-in web app, WEB_APP_CLIENT_ID). */
+enum err store_app_by_client_id(struct store *s, const char *client_id, struct arena *a,
+                                struct app *out, const char **secret_hash, bool *public_client);
+/* Sets (or, with NULL, removes) a user's password hash. ERR_NOT_FOUND. */
+enum err store_user_set_password(struct store *s, const char *user_id, const char *hash);
 
 /* Access tokens, known by the hex SHA-256 of the token (the token itself is never
  * stored). */
@@ -51,13 +59,21 @@ struct token_rec {
     idbuf app_id;
     int64_t expires_ms;
     idbuf callback_execution_id; /* "" for an ordinary token */
+    const char *refresh_hash;    /* the refresh token it came with, or NULL */
 };
 enum err store_token_add(struct store *s, const struct token_rec *t);
 /* The principal behind a live token: ERR_SESSION if unknown, revoked or expired at now. */
 enum err store_token_principal(struct store *s, const char *hash, int64_t now_ms,
                                struct arena *a, struct principal *out);
-/* ERR_NOT_FOUND if no such token. */
+/* Revokes an access token, or a refresh token and every access token that came with
+ * or from it. ERR_NOT_FOUND if no such token. */
 enum err store_token_revoke(struct store *s, const char *hash);
+/* OAuth refresh tokens. */
+enum err store_refresh_add(struct store *s, const char *hash, const char *user_id,
+                           const char *app_id);
+/* The user and app of a live refresh token: ERR_SESSION if unknown or revoked. */
+enum err store_refresh_get(struct store *s, const char *hash, char user_id[ID_LEN + 1],
+                           char app_id[ID_LEN + 1]);
 
 /* Groups with their links, written and deleted whole. */
 enum err store_group_create(struct store *s, const struct group *g);

@@ -36,7 +36,15 @@ extern const unsigned char sql_001_init[];
                      "VALUES (?1, ?2, ?3, ?4, ?5)")                                          \
     X(ST_APP_BY_NAME, "SELECT id, name, client_id FROM apps WHERE name = ?1")               \
     X(ST_TOKEN_INSERT, "INSERT INTO tokens (hash, user_id, app_id, expires_ms, "            \
-                       "callback_execution_id) VALUES (?1, ?2, ?3, ?4, ?5)")                \
+                       "callback_execution_id, refresh_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)") \
+    X(ST_APP_BY_CLIENT, "SELECT id, name, client_id, secret_hash, public FROM apps "       \
+                        "WHERE client_id = ?1")                                            \
+    X(ST_USER_PASSWORD, "UPDATE users SET password_hash = ?2 WHERE id = ?1")               \
+    X(ST_REFRESH_INSERT, "INSERT INTO refresh_tokens (hash, user_id, app_id, created_ms) "  \
+                         "VALUES (?1, ?2, ?3, ?4)")                                        \
+    X(ST_REFRESH_GET, "SELECT user_id, app_id, revoked FROM refresh_tokens WHERE hash = ?1") \
+    X(ST_REFRESH_REVOKE, "UPDATE refresh_tokens SET revoked = 1 WHERE hash = ?1")          \
+    X(ST_TOKENS_OF_REFRESH, "UPDATE tokens SET revoked = 1 WHERE refresh_hash = ?1")       \
     X(ST_TOKEN_PRINCIPAL,                                                                  \
       "SELECT t.expires_ms, t.revoked, t.callback_execution_id, u.id, u.username, u.name, " \
       "u.manager_id, u.view_all_data, u.customize_application, a.id, a.name, a.client_id " \
@@ -478,7 +486,7 @@ static enum err migrate(struct conn *c, struct store *s, char *why, size_t why_l
         version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     if (version == 0) {
-        char id[ID_LEN + 1], key[STORE_KEY_HEX + 1], sql[300];
+        char id[ID_LEN + 1], key[STORE_KEY_HEX + 1], sql[600];
         unsigned char raw[STORE_KEY_HEX / 2];
         id_new(ID_ORG, id);
         if (!rand_bytes(raw, sizeof(raw))) {
@@ -488,10 +496,14 @@ static enum err migrate(struct conn *c, struct store *s, char *why, size_t why_l
         }
         for (size_t i = 0; i < sizeof(raw); i++)
             snprintf(key + 2 * i, 3, "%02x", raw[i]);
+        char web_app[ID_LEN + 1];
+        id_new(ID_APP, web_app);
         snprintf(sql, sizeof(sql),
                  "INSERT INTO meta (key, value) VALUES ('org_id', '%s'), ('signing_key', '%s');"
-                 " PRAGMA user_version=1",
-                 id, key);
+                 "INSERT INTO apps (id, name, client_id, secret_hash, public, created_ms) "
+                 "VALUES ('%s', '%s', '%s', '', 1, %lld); PRAGMA user_version=1",
+                 id, key, web_app, WEB_APP_CLIENT_ID, WEB_APP_CLIENT_ID,
+                 (long long)clock_now_ms());
         if (!exec_sql(c, (const char *)sql_001_init) || !exec_sql(c, sql)) {
             snprintf(why, why_len, "cannot create the schema: %s", sqlite3_errmsg(c->db));
             exec_sql(c, "ROLLBACK");
@@ -720,6 +732,7 @@ static enum err w_token_add(struct conn *c, const void *arg)
     sq_bind_text(st, 3, t->app_id);
     sqlite3_bind_int64(st, 4, t->expires_ms);
     sq_bind_id(st, 5, t->callback_execution_id);
+    sq_bind_text(st, 6, t->refresh_hash);
     return sq_step_done(c, st);
 }
 
@@ -772,9 +785,20 @@ static enum err w_token_revoke(struct conn *c, const void *arg)
         return ERR_UNAVAILABLE;
     sq_bind_text(st, 1, arg);
     enum err r = sq_step_done(c, st);
-    if (r == ERR_OK && sqlite3_changes(c->db) == 0)
-        r = ERR_NOT_FOUND;
-    return r;
+    if (r || sqlite3_changes(c->db))
+        return r;
+    /* not an access token: a refresh token, with the access tokens from it */
+    if (!(st = stmt(c, ST_REFRESH_REVOKE)))
+        return ERR_UNAVAILABLE;
+    sq_bind_text(st, 1, arg);
+    if ((r = sq_step_done(c, st)))
+        return r;
+    if (!sqlite3_changes(c->db))
+        return ERR_NOT_FOUND;
+    if (!(st = stmt(c, ST_TOKENS_OF_REFRESH)))
+        return ERR_UNAVAILABLE;
+    sq_bind_text(st, 1, arg);
+    return sq_step_done(c, st);
 }
 
 enum err store_token_revoke(struct store *s, const char *hash)
@@ -1315,5 +1339,105 @@ enum err store_async_expire(struct store *s, int64_t now_ms, int64_t *n)
     struct expire_arg x = {now_ms, 0};
     enum err r = sq_submit(s, w_async_expire, &x);
     *n = x.n;
+    return r;
+}
+
+/* ---- OAuth ---- */
+
+enum err store_app_by_client_id(struct store *s, const char *client_id, struct arena *a,
+                                struct app *out, const char **secret_hash, bool *public_client)
+{
+    struct conn *c = sq_reader_get(s);
+    if (!c)
+        return ERR_UNAVAILABLE;
+    sqlite3_stmt *st = stmt(c, ST_APP_BY_CLIENT);
+    enum err r = ERR_UNAVAILABLE;
+    if (st) {
+        sq_bind_text(st, 1, client_id);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            memset(out, 0, sizeof(*out));
+            sq_col_id(st, 0, out->id);
+            out->name = sq_col_str(a, st, 1);
+            out->client_id = sq_col_str(a, st, 2);
+            *secret_hash = sq_col_str(a, st, 3);
+            *public_client = sqlite3_column_int(st, 4);
+            r = ERR_OK;
+        } else {
+            r = rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_UNAVAILABLE;
+        }
+        sq_done_stmt(st);
+    }
+    sq_reader_put(s, c);
+    return r;
+}
+
+struct password_arg {
+    const char *user_id, *hash;
+};
+
+static enum err w_user_password(struct conn *c, const void *arg)
+{
+    const struct password_arg *x = arg;
+    sqlite3_stmt *st = stmt(c, ST_USER_PASSWORD);
+    if (!st)
+        return ERR_UNAVAILABLE;
+    sq_bind_text(st, 1, x->user_id);
+    sq_bind_text(st, 2, x->hash);
+    enum err r = sq_step_done(c, st);
+    return r == ERR_OK && sqlite3_changes(c->db) == 0 ? ERR_NOT_FOUND : r;
+}
+
+enum err store_user_set_password(struct store *s, const char *user_id, const char *hash)
+{
+    struct password_arg x = {user_id, hash};
+    return sq_submit(s, w_user_password, &x);
+}
+
+struct refresh_arg {
+    const char *hash, *user_id, *app_id;
+};
+
+static enum err w_refresh_add(struct conn *c, const void *arg)
+{
+    const struct refresh_arg *x = arg;
+    sqlite3_stmt *st = stmt(c, ST_REFRESH_INSERT);
+    if (!st)
+        return ERR_UNAVAILABLE;
+    sq_bind_text(st, 1, x->hash);
+    sq_bind_text(st, 2, x->user_id);
+    sq_bind_text(st, 3, x->app_id);
+    sqlite3_bind_int64(st, 4, clock_now_ms());
+    return sq_step_done(c, st);
+}
+
+enum err store_refresh_add(struct store *s, const char *hash, const char *user_id,
+                           const char *app_id)
+{
+    struct refresh_arg x = {hash, user_id, app_id};
+    return sq_submit(s, w_refresh_add, &x);
+}
+
+enum err store_refresh_get(struct store *s, const char *hash, char user_id[ID_LEN + 1],
+                           char app_id[ID_LEN + 1])
+{
+    struct conn *c = sq_reader_get(s);
+    if (!c)
+        return ERR_UNAVAILABLE;
+    sqlite3_stmt *st = stmt(c, ST_REFRESH_GET);
+    enum err r = ERR_UNAVAILABLE;
+    if (st) {
+        sq_bind_text(st, 1, hash);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW && !sqlite3_column_int(st, 2)) {
+            sq_col_id(st, 0, user_id);
+            sq_col_id(st, 1, app_id);
+            r = ERR_OK;
+        } else {
+            r = rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_SESSION : ERR_UNAVAILABLE;
+        }
+        sq_done_stmt(st);
+    }
+    sq_reader_put(s, c);
     return r;
 }

@@ -21,6 +21,7 @@ CREATE TABLE apps (
     name        TEXT NOT NULL UNIQUE,
     client_id   TEXT NOT NULL UNIQUE,
     secret_hash TEXT NOT NULL,
+    public      INTEGER NOT NULL DEFAULT 0, -- cannot keep a secret (the built-in web app)
     created_ms  INTEGER NOT NULL
 ) STRICT;
 
@@ -30,7 +31,18 @@ CREATE TABLE tokens (
     app_id                TEXT NOT NULL,
     expires_ms            INTEGER NOT NULL,
     revoked               INTEGER NOT NULL DEFAULT 0,
-    callback_execution_id TEXT
+    callback_execution_id TEXT,
+    refresh_hash          TEXT -- the refresh token it came with or from
+) STRICT, WITHOUT ROWID;
+CREATE INDEX tokens_by_refresh ON tokens (refresh_hash) WHERE refresh_hash IS NOT NULL;
+
+-- OAuth refresh tokens (SPEC 3), by the hex SHA-256 of the token.
+CREATE TABLE refresh_tokens (
+    hash       TEXT PRIMARY KEY,
+    user_id    TEXT NOT NULL,
+    app_id     TEXT NOT NULL,
+    revoked    INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 
 CREATE TABLE groups (

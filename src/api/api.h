@@ -17,11 +17,13 @@ struct api_config {
     const char *self_base;  /* http://host:port we listen on: callbacks when no public URL */
     size_t max_body;
     int64_t async_deadline_ms; /* 0: ApiAsync executions wait for their callback forever */
+    int64_t token_ttl_s;       /* access tokens issued by the OAuth endpoint */
 };
 
 struct api {
     struct store *store;
     struct dispatch *dispatch; /* NULL: callouts stay queued (tests of the API alone) */
+    struct throttle *throttle; /* failed logins */
     struct api_config cfg;
 };
 

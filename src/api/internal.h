@@ -35,6 +35,17 @@ void reply_store_error(struct api_req *r, enum err e, const char *what);
  * for bad or too deeply nested JSON, with a reply already made. An empty body gives
  * *out = NULL and ERR_OK when allow_empty. */
 enum err read_json_body(struct api_req *r, bool allow_empty, json_t **out);
+/* A form-encoded body (application/x-www-form-urlencoded), decoded into the arena: at
+ * most API_MAX_FORM_FIELDS fields. False on a malformed body. */
+enum { API_MAX_FORM_FIELDS = 32 };
+struct form_field {
+    const char *name, *value;
+};
+bool read_form(struct api_req *r, struct form_field *out, size_t *n);
+/* The value of a form field (the first of that name) or a query argument, or NULL. */
+const char *form_get(struct api_req *r, const struct form_field *f, size_t n,
+                     const char *name);
+
 /* Parses an id from the path or body, replying INVALID_ID_FIELD on failure. */
 bool parse_id_or_reply(struct api_req *r, const char *in, enum id_kind kind,
                        char out[ID_LEN + 1]);
@@ -45,6 +56,8 @@ const char *public_base_url(struct api_req *r);
 void h_versions(struct api_req *r);
 void h_version_root(struct api_req *r);
 void h_userinfo(struct api_req *r);
+void h_oauth_token(struct api_req *r);
+void h_oauth_revoke(struct api_req *r);
 void h_identity(struct api_req *r);
 void h_user_sobject(struct api_req *r);
 void h_healthz(struct api_req *r);

@@ -119,3 +119,70 @@ const char *public_base_url(struct api_req *r)
     const char *host = http_header(r->http, "Host");
     return arena_printf(r->a, "http://%s", host && *host ? host : "localhost");
 }
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes a form component (+ is a space, %XX a byte) into the arena; NULL on a bad
+ * escape or a NUL byte. */
+static char *form_decode(struct arena *a, const char *s, size_t n)
+{
+    char *out = arena_alloc(a, n + 1), *w = out;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '+') {
+            *w++ = ' ';
+        } else if (s[i] == '%') {
+            int hi = i + 1 < n ? hex_digit(s[i + 1]) : -1;
+            int lo = i + 2 < n ? hex_digit(s[i + 2]) : -1;
+            if (hi < 0 || lo < 0 || (hi | lo) == 0)
+                return NULL;
+            *w++ = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            *w++ = s[i];
+        }
+    }
+    *w = '\0';
+    return out;
+}
+
+bool read_form(struct api_req *r, struct form_field *out, size_t *n)
+{
+    *n = 0;
+    const char *p = r->http->body, *end = p + r->http->body_len;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *stop = amp ? amp : end;
+        if (stop > p) {
+            const char *eq = memchr(p, '=', (size_t)(stop - p));
+            if (*n >= API_MAX_FORM_FIELDS)
+                return false;
+            const char *name_end = eq ? eq : stop;
+            out[*n].name = form_decode(r->a, p, (size_t)(name_end - p));
+            out[*n].value = eq ? form_decode(r->a, eq + 1, (size_t)(stop - eq - 1))
+                               : arena_strdup(r->a, "");
+            if (!out[*n].name || !out[*n].value)
+                return false;
+            (*n)++;
+        }
+        p = stop + 1;
+    }
+    return true;
+}
+
+const char *form_get(struct api_req *r, const struct form_field *f, size_t n,
+                     const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(f[i].name, name) == 0)
+            return f[i].value;
+    return http_query(r->http, name);
+}

@@ -69,12 +69,52 @@ static bool valid_username(const char *s)
     return true;
 }
 
+/* `user passwd USERNAME`: sets the password read from standard input. */
+static int user_passwd(const char *username, const struct opt *o, size_t n)
+{
+    char pw[PASSWORD_MAX + 2], hash[PASSWORD_HASH_MAX];
+    if (!read_password(pw, sizeof(pw)) || strlen(pw) > PASSWORD_MAX) {
+        fprintf(stderr, "actionlinks: expected a password of 1 to %d bytes on standard input\n",
+                PASSWORD_MAX);
+        return 2;
+    }
+    bool hashed = password_hash(pw, hash);
+    OPENSSL_cleanse(pw, sizeof(pw));
+    if (!hashed) {
+        fprintf(stderr, "actionlinks: cannot hash the password\n");
+        return 1;
+    }
+    struct store *s = open_store(opts_get(o, n, "db"));
+    if (!s)
+        return 1;
+    struct arena a;
+    arena_init(&a);
+    struct user u;
+    enum err e = store_user_by_name(s, username, &a, &u);
+    if (!e)
+        e = store_user_set_password(s, u.id, hash);
+    int rc = e ? fail_store(e, "user") : 0;
+    if (!e) {
+        char id18[ID_LEN18 + 1];
+        id_to18(u.id, id18);
+        if (opts_flag(o, n, "json"))
+            print_json(json_pack("{s:s, s:s}", "id", id18, "username", username));
+        else
+            printf("password set for %s\n", username);
+    }
+    arena_cleanup(&a);
+    store_close(s);
+    return rc;
+}
+
 int cli_user(int argc, char **argv)
 {
     static const char usage[] =
         "usage: actionlinks user add USERNAME [--name NAME] [--password-stdin] "
         "[--view-all-data]\n         [--customize-application] [--manager USERNAME] "
-        "[--db LOCATION] [--json]\n";
+        "[--db LOCATION] [--json]\n"
+        "       actionlinks user passwd USERNAME [--db LOCATION] [--json]   (the new "
+        "password on standard input)\n";
     struct opt o[] = {{"name", false, NULL},          {"password-stdin", true, NULL},
                       {"view-all-data", true, NULL},  {"customize-application", true, NULL},
                       {"manager", false, NULL},       {"db", false, "./actionlinks.db"},
@@ -83,10 +123,12 @@ int cli_user(int argc, char **argv)
     const char *pos[2];
     char why[256] = "";
     if (!opts_parse(argc, argv, o, n, pos, 2, &n_pos, why, sizeof(why)) || n_pos != 2 ||
-        strcmp(pos[0], "add") != 0) {
+        (strcmp(pos[0], "add") != 0 && strcmp(pos[0], "passwd") != 0)) {
         fprintf(stderr, "%s%s%s", why, why[0] ? "\n" : "", usage);
         return 2;
     }
+    if (strcmp(pos[0], "passwd") == 0)
+        return user_passwd(pos[1], o, n);
     if (!valid_username(pos[1])) {
         fprintf(stderr, "actionlinks: a username is 1 to 80 characters without spaces\n");
         return 2;

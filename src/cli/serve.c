@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 
 #include "api/api.h"
+#include "auth/throttle.h"
 #include "cli/opts.h"
 #include "core/log.h"
 
@@ -17,7 +18,7 @@ static const char usage[] =
     "         [--callout-allow CIDR,...] [--allow-http-callouts] [--callout-timeout SECONDS]\n"
     "         [--async-deadline SECONDS] [--callout-max N] [--callout-per-host N]\n"
     "         [--callout-connect-timeout SECONDS] [--io-threads N] [--workers N]\n"
-    "         [--max-body BYTES]\n";
+    "         [--max-body BYTES] [--token-ttl SECONDS]\n";
 
 /* Splits "host:port" or "[v6]:port". */
 static bool split_listen(const char *in, char *host, size_t host_len, int *port)
@@ -63,12 +64,14 @@ int cli_serve(int argc, char **argv)
         {"workers", false, "64"},            {"max-body", false, "1048576"},
         {"callout-max", false, "256"},       {"callout-per-host", false, "32"},
         {"callout-connect-timeout", false, "5"},
+        {"token-ttl", false, "7200"},
     };
     size_t n = sizeof(o) / sizeof(o[0]), n_pos;
     char why[512], host[256];
     const char *pos[1];
     int port;
-    long io_threads, workers, max_body, timeout, deadline, callout_max, per_host, connect_timeout;
+    long io_threads, workers, max_body, timeout, deadline, callout_max, per_host, connect_timeout,
+        token_ttl;
     if (!opts_parse(argc, argv, o, n, pos, 0, &n_pos, why, sizeof(why)) ||
         !split_listen(opts_get(o, n, "listen"), host, sizeof(host), &port) ||
         !positive(opts_get(o, n, "io-threads"), 64, &io_threads) || io_threads < 1 ||
@@ -79,7 +82,8 @@ int cli_serve(int argc, char **argv)
         !positive(opts_get(o, n, "callout-max"), 100000, &callout_max) ||
         !positive(opts_get(o, n, "callout-per-host"), 100000, &per_host) || per_host < 1 ||
         !positive(opts_get(o, n, "callout-connect-timeout"), 120, &connect_timeout) ||
-        connect_timeout < 1) {
+        connect_timeout < 1 ||
+        !positive(opts_get(o, n, "token-ttl"), 10L * 365 * 86400, &token_ttl) || token_ttl < 1) {
         fprintf(stderr, "%s%s%s", argc && why[0] ? why : "", argc && why[0] ? "\n" : "", usage);
         return 2;
     }
@@ -100,7 +104,9 @@ int cli_serve(int argc, char **argv)
                       .cfg = {.allow_http_callouts = opts_flag(o, n, "allow-http-callouts"),
                               .public_url = opts_get(o, n, "public-url"),
                               .max_body = (size_t)max_body,
-                              .async_deadline_ms = (int64_t)deadline * 1000}};
+                              .async_deadline_ms = (int64_t)deadline * 1000,
+                              .token_ttl_s = token_ttl}};
+    api.throttle = throttle_new();
     struct http_opts ho = {.host = host, .port = port, .io_threads = (int)io_threads,
                            .workers = (int)workers, .max_body = (size_t)max_body};
     struct http_server *http = http_open(&ho, api_handle, &api, why, sizeof(why));
@@ -144,6 +150,7 @@ int cli_serve(int argc, char **argv)
     log_info("received signal %d; finishing requests under way", sig);
     http_close(http);
     dispatch_free(api.dispatch);
+    throttle_free(api.throttle);
     store_close(store);
     log_info("stopped");
     return 0;

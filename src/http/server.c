@@ -63,6 +63,22 @@ const char *http_query(const struct http_request *r, const char *name)
     return MHD_lookup_connection_value(r->conn->mhd, MHD_GET_ARGUMENT_KIND, name);
 }
 
+const char *http_client_addr(const struct http_request *r)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(r->conn->mhd, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char text[INET6_ADDRSTRLEN] = "?";
+    if (info && info->client_addr) {
+        const struct sockaddr *sa = info->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, text, sizeof(text));
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, text,
+                      sizeof(text));
+    }
+    return arena_strdup(r->arena, text);
+}
+
 void http_add_header(struct http_response *resp, const char *name, const char *value)
 {
     if (resp->n_headers < HTTP_MAX_EXTRA_HEADERS) {

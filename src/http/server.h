@@ -61,6 +61,8 @@ void http_close(struct http_server *s);
 const char *http_header(const struct http_request *r, const char *name);
 /* A query string argument, or NULL. */
 const char *http_query(const struct http_request *r, const char *name);
+/* The client's address as text ("127.0.0.1", "::1"), new in the request arena. */
+const char *http_client_addr(const struct http_request *r);
 /* Adds a response header; the strings must outlive the request. */
 void http_add_header(struct http_response *resp, const char *name, const char *value);
 

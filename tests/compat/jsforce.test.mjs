@@ -626,6 +626,60 @@ test('http: a trailing slash is accepted as if normalised', async () => {
   assert.equal(r.json.id, state.group3);
 });
 
+// --- The feed (SPEC 4.4): a post carrying a group, through jsforce's chatter API. ------
+
+test('jsforce: conn.chatter posts a feed item carrying an action link group', async () => {
+  need('conn');
+  const def = await state.conn.requestPost('/connect/action-link-group-definitions',
+    definitionInput());
+  assertId(def.id, '0Ag', 'group id');
+  const item = await state.conn.chatter.resource('/feed-elements').create({
+    body: { messageSegments: [{ type: 'Text', text: 'Please approve the order' }] },
+    subjectId: 'me',
+    feedElementType: 'FeedItem',
+    capabilities: { associatedActions: { actionLinkGroupIds: [def.id] } },
+  });
+  assertId(item.id, '0D5', 'feed item id');
+  assert.equal(item.feedElementType, 'FeedItem');
+  assert.equal(item.url, `${API}/chatter/feed-elements/${item.id}`);
+  assert.equal(item.actor?.id, state.userId);
+  assert.equal(item.body?.text, 'Please approve the order');
+  const groups = item.capabilities?.associatedActions?.platformActionGroups;
+  assert.ok(Array.isArray(groups) && groups.length === 1, JSON.stringify(item));
+  assert.equal(groups[0].id, def.id);
+  state.feedGroup = def;
+  state.feedItemId = item.id;
+});
+
+test('jsforce: the news feed holds the post with its platformActionGroups', async () => {
+  need('conn', 'feedItemId', 'feedGroup');
+  const page = await state.conn.chatter.resource('/feeds/news/me/feed-elements',
+    { pageSize: 10 }).retrieve();
+  assert.ok(Array.isArray(page.elements), JSON.stringify(page));
+  assert.equal(page.currentPageUrl, `${API}/chatter/feeds/news/me/feed-elements?pageSize=10`);
+  const post = page.elements.find((e) => e.id === state.feedItemId);
+  assert.ok(post, 'the post is in the news feed');
+  const [group] = post.capabilities.associatedActions.platformActionGroups;
+  assert.equal(group.id, state.feedGroup.id);
+  const [api, ui] = state.feedGroup.actionLinks;
+  checkPlatformAction(group.platformActions[0], { id: api.id, subtype: 'Api',
+    labelKey: 'Approve', status: 'NewStatus', confirm: true, groupId: state.feedGroup.id });
+  checkPlatformAction(group.platformActions[1], { id: ui.id, subtype: 'Ui',
+    labelKey: 'View', status: 'NewStatus', confirm: false, groupId: state.feedGroup.id });
+  // The same through conn.requestGet, and the item's associated-actions capability.
+  const caps = await state.conn.requestGet(
+    `${API}/chatter/feed-elements/${state.feedItemId}/capabilities/associated-actions`);
+  assert.deepEqual(caps.platformActionGroups.map((g) => g.id), [state.feedGroup.id]);
+});
+
+test('jsforce: deleting the feed item answers 204, then 404 NOT_FOUND', async () => {
+  need('conn', 'feedItemId');
+  const res = await state.conn.chatter.resource(`/feed-elements/${state.feedItemId}`).destroy();
+  assert.equal(res, undefined, `jsforce returns undefined for 204, got ${JSON.stringify(res)}`);
+  await expectApiError(state.conn.requestGet(`${API}/chatter/feed-elements/${state.feedItemId}`),
+    'NOT_FOUND');
+});
+
 test('server exits 0 within 20 s of SIGTERM, with no sanitizer report', async () => {
   if (!server.proc) throw new Error('skipped: the server never started');
   const result = await server.stop();

@@ -2,6 +2,8 @@
  * Platform Action Group, the Platform Action, its PATCH, and diagnostic info. */
 #include "api/internal.h"
 
+#include "api/events.h"
+
 #include "auth/signed.h"
 #include "auth/token.h"
 #include "core/clock.h"
@@ -13,7 +15,7 @@
 
 static const char community_id[] = "000000000000000000";
 
-static bool visible(const struct link *k, const char *user_id)
+bool api_link_visible(const struct link *k, const char *user_id)
 {
     if (k->user_id[0] && strcmp(k->user_id, user_id) != 0)
         return false;
@@ -97,6 +99,18 @@ static json_t *action_json(struct api_req *r, const struct group *g, const struc
     return present_action(&r->pc, &v);
 }
 
+json_t *api_action_view(struct api_req *r, const struct group *g, const struct link *k,
+                        bool *failed)
+{
+    struct execution e;
+    bool has = load_execution(r, g, &e, failed);
+    if (*failed)
+        return NULL;
+    json_t *a = action_json(r, g, k, has ? &e : NULL);
+    *failed = a == NULL;
+    return a;
+}
+
 json_t *api_group_view(struct api_req *r, const struct group *g, bool *failed)
 {
     struct execution e;
@@ -105,7 +119,7 @@ json_t *api_group_view(struct api_req *r, const struct group *g, bool *failed)
         return NULL;
     json_t *actions = json_array();
     for (size_t i = 0; i < g->n_links; i++) {
-        if (!visible(&g->links[i], r->who.user.id))
+        if (!api_link_visible(&g->links[i], r->who.user.id))
             continue;
         json_t *a = action_json(r, g, &g->links[i], has ? &e : NULL);
         if (!a) {
@@ -156,7 +170,7 @@ static bool load_visible_link(struct api_req *r, struct group *g, const struct l
         return false;
     }
     *k = &g->links[index];
-    if (!visible(*k, r->who.user.id)) {
+    if (!api_link_visible(*k, r->who.user.id)) {
         reply_error(r, ERR_NOT_FOUND, "this action link does not exist");
         return false;
     }
@@ -360,11 +374,15 @@ void h_link_patch(struct api_req *r)
                                          send && t.hash ? &t : NULL);
             if (err == ERR_OK && send)
                 dispatch_notify(r->api->dispatch);
+            if (err == ERR_OK)
+                events_notify(r->api->events);
             has = true;
             break;
         }
         case WF_UPDATE:
             err = store_execution_update(r->api->store, e.id, e.status, d.to, now, NULL);
+            if (err == ERR_OK)
+                events_notify(r->api->events);
             e.status = d.to;
             e.modified_ms = now;
             break;
@@ -408,7 +426,7 @@ void h_redirect(struct api_req *r)
         return;
     }
     const struct link *k = &g.links[index];
-    if (action_is_api(k->type) || !visible(k, user_id)) {
+    if (action_is_api(k->type) || !api_link_visible(k, user_id)) {
         reply_error(r, ERR_NOT_FOUND, "this action link does not exist");
         return;
     }

@@ -158,7 +158,10 @@ static void record(struct dispatch *d, struct done_item *list)
     for (int attempt = 0; attempt < RETRIES && r != ERR_OK; attempt++)
         r = store_callouts_finish(d->store, d->owner, clock_now_ms(), ends, n);
     if (r != ERR_OK)
-        log_error("could not record %zu callout results: the database failed (%s)", n, err_code(r));
+        log_error("could not record %zu callout results: the database failed (%s)", n,
+                  err_code(r));
+    else if (d->opts.on_change)
+        d->opts.on_change(d->opts.on_change_ctx);
     free(ends);
 
     for (struct done_item *it = list, *next; it; it = next) {
@@ -270,10 +273,18 @@ static bool claim(struct dispatch *d)
 static void tick(struct dispatch *d)
 {
     int64_t n = 0, now = clock_now_ms();
-    if (store_callouts_recover(d->store, d->owner, now, d->opts.stale_ms, &n) == ERR_OK && n)
+    bool changed = false;
+    if (store_callouts_recover(d->store, d->owner, now, d->opts.stale_ms, &n) == ERR_OK && n) {
         log_info("%lld callouts of a stopped node failed as interrupted", (long long)n);
-    if (store_async_expire(d->store, now, &n) == ERR_OK && n)
-        log_info("%lld ApiAsync executions failed: no callback before the deadline", (long long)n);
+        changed = true;
+    }
+    if (store_async_expire(d->store, now, &n) == ERR_OK && n) {
+        log_info("%lld ApiAsync executions failed: no callback before the deadline",
+                 (long long)n);
+        changed = true;
+    }
+    if (changed && d->opts.on_change)
+        d->opts.on_change(d->opts.on_change_ctx);
 }
 
 static void *dispatch_main(void *arg)

@@ -15,6 +15,8 @@ struct dispatch_opts {
     struct engine_opts engine;
     const char *self_base; /* http://host:port of this server, for relative URLs */
     int64_t stale_ms;      /* a node silent this long is taken for dead */
+    void (*on_change)(void *ctx); /* after statuses changed (results, recoveries) */
+    void *on_change_ctx;
 };
 
 struct dispatch;

@@ -21,9 +21,11 @@ struct api_req {
     const char *param;  /* the first {id} segment of the path, if any */
     const char *param2; /* the second one */
     struct principal who;
+    const char *base_url; /* set when rendering outside a request (events): the public URL */
 };
 
-/* Replies; each sets the whole response. body is stolen. */
+/* Replies; each sets the whole response. body is stolen. Without a response (rendering
+ * for an event stream) they only drop the body. */
 void reply_json(struct api_req *r, int status, json_t *body);
 void reply_error(struct api_req *r, enum err e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -95,6 +97,15 @@ void h_news_feed(struct api_req *r);
  * in order, with the caller's statuses. NULL when the caller sees none of its links, or
  * on a database failure — then *failed is set and a reply was made. */
 json_t *api_group_view(struct api_req *r, const struct group *g, bool *failed);
+/* The Platform Action of link k of g for the caller (SPEC 4.3). NULL on a database failure
+ * (*failed set, a reply made). */
+json_t *api_action_view(struct api_req *r, const struct group *g, const struct link *k,
+                        bool *failed);
+/* Whether the caller sees link k (userId, excludedUserId). */
+bool api_link_visible(const struct link *k, const char *user_id);
+/* events.c (SPEC 9) */
+void h_events(struct api_req *r);
+
 /* Whether the caller may read g as a definition (SPEC 4.2): through the app that made
  * it, as its creator or a viewAllData user. */
 bool api_may_read_definition(const struct api_req *r, const struct group *g);

@@ -13,6 +13,10 @@ static const char json_content_type[] = "application/json;charset=UTF-8";
 
 void reply_json(struct api_req *r, int status, json_t *body)
 {
+    if (!r->resp) {
+        json_decref(body);
+        return;
+    }
     free(r->resp->body);
     r->resp->status = status;
     r->resp->body = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
@@ -48,6 +52,8 @@ void reply_error(struct api_req *r, enum err e, const char *fmt, ...)
 
 void reply_no_content(struct api_req *r)
 {
+    if (!r->resp)
+        return;
     free(r->resp->body);
     r->resp->body = NULL;
     r->resp->body_len = 0;
@@ -109,6 +115,8 @@ bool parse_id_or_reply(struct api_req *r, const char *in, enum id_kind kind,
 
 const char *public_base_url(struct api_req *r)
 {
+    if (r->base_url)
+        return r->base_url;
     const char *base = r->api->cfg.public_url;
     if (base && *base) {
         size_t n = strlen(base);

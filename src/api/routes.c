@@ -36,6 +36,7 @@ static const struct route routes[] = {
     {"PATCH", "/services/data/{v}/connect/action-links/{id}", true, h_link_patch},
     {"GET", "/services/data/{v}/connect/action-links/{id}/diagnostic-info", true,
      h_link_diagnostic},
+    {"GET", "/services/data/{v}/connect/action-link-events", true, h_events},
     {"POST", "/services/data/{v}/sobjects/ActionLinkGroupTemplate", true, h_gtemplate_create},
     {"GET", "/services/data/{v}/sobjects/ActionLinkGroupTemplate/{id}", true, h_gtemplate_get},
     {"PATCH", "/services/data/{v}/sobjects/ActionLinkGroupTemplate/{id}", true,

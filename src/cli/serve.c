@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 
 #include "api/api.h"
+#include "api/events.h"
 #include "auth/throttle.h"
 #include "cli/opts.h"
 #include "core/log.h"
@@ -52,6 +53,11 @@ static bool positive(const char *s, long max, long *out)
         return false;
     *out = v;
     return true;
+}
+
+static void notify_events(void *ctx)
+{
+    events_notify(((struct api *)ctx)->events);
 }
 
 int cli_serve(int argc, char **argv)
@@ -133,7 +139,16 @@ int cli_serve(int argc, char **argv)
                    .allow_cidrs = opts_get(o, n, "callout-allow"), .max_response = 65536,
                    .user_agent = user_agent},
         .self_base = self_base,
-        .stale_ms = 5000};
+        .stale_ms = 5000,
+        .on_change = notify_events,
+        .on_change_ctx = &api};
+    api.events = events_new(&api);
+    if (!api.events) {
+        fprintf(stderr, "actionlinks: cannot start the event hub\n");
+        http_close(http);
+        store_close(store);
+        return 1;
+    }
     api.dispatch = dispatch_new(store, &dopts, why, sizeof(why));
     if (!api.dispatch) {
         fprintf(stderr, "actionlinks: %s\n", why);
@@ -148,8 +163,9 @@ int cli_serve(int argc, char **argv)
     int sig = 0;
     sigwait(&sigs, &sig);
     log_info("received signal %d; finishing requests under way", sig);
-    http_close(http);
+    http_close(http); /* ends the event streams too */
     dispatch_free(api.dispatch);
+    events_free(api.events);
     throttle_free(api.throttle);
     store_close(store);
     log_info("stopped");

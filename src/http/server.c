@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 /* Past this much discarded body the connection is dropped instead of drained. */
 enum { DISCARD_FACTOR = 16 };
@@ -38,8 +39,26 @@ struct http_conn {
     struct http_conn *next_job;
 };
 
+enum { STREAM_MAX_PENDING = 1 << 20, STREAM_BLOCK = 16384 };
+
+struct http_stream {
+    struct http_server *server;
+    struct MHD_Connection *mhd;
+    void (*on_close)(void *ctx);
+    void *ctx;
+    pthread_mutex_t mu; /* guards everything below */
+    struct buf pending;
+    bool suspended; /* the connection waits for data */
+    bool ending;    /* send what is pending, then end */
+    bool closed;    /* the connection is gone */
+    int refs;       /* the server's and the pusher's */
+    struct http_stream *prev, *next; /* in the server's list; guarded by server->streams_mu */
+};
+
 struct http_server {
     struct MHD_Daemon *mhd;
+    pthread_mutex_t streams_mu; /* guards streams */
+    struct http_stream *streams;
     http_handler_cb handler;
     void *ctx;
     size_t max_body;
@@ -106,9 +125,147 @@ static char *normalise_path(struct arena *a, const char *url)
     return p;
 }
 
+static void stream_unref(struct http_stream *st)
+{
+    pthread_mutex_lock(&st->mu);
+    bool last = --st->refs == 0;
+    pthread_mutex_unlock(&st->mu);
+    if (!last)
+        return;
+    buf_cleanup(&st->pending);
+    pthread_mutex_destroy(&st->mu);
+    free(st);
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    (void)pos;
+    struct http_stream *st = cls;
+    pthread_mutex_lock(&st->mu);
+    ssize_t n;
+    if (st->pending.len) {
+        size_t take = st->pending.len < max ? st->pending.len : max;
+        memcpy(out, st->pending.data, take);
+        memmove(st->pending.data, st->pending.data + take, st->pending.len - take);
+        st->pending.len -= take;
+        n = (ssize_t)take;
+    } else if (st->ending) {
+        n = MHD_CONTENT_READER_END_OF_STREAM;
+    } else {
+        /* Nothing to send: sleep until a push resumes us (returning 0 without suspending
+         * would make libmicrohttpd call again at once, a busy loop). */
+        st->suspended = true;
+        MHD_suspend_connection(st->mhd);
+        n = 0;
+    }
+    pthread_mutex_unlock(&st->mu);
+    return n;
+}
+
+static void stream_gone(void *cls)
+{
+    struct http_stream *st = cls;
+    struct http_server *s = st->server;
+    pthread_mutex_lock(&s->streams_mu);
+    if (st->prev)
+        st->prev->next = st->next;
+    else
+        s->streams = st->next;
+    if (st->next)
+        st->next->prev = st->prev;
+    pthread_mutex_unlock(&s->streams_mu);
+    pthread_mutex_lock(&st->mu);
+    st->closed = true;
+    pthread_mutex_unlock(&st->mu);
+    if (st->on_close)
+        st->on_close(st->ctx);
+    stream_unref(st);
+}
+
+struct http_stream *http_stream_open(struct http_request *req, struct http_response *resp,
+                                     const char *content_type, void (*on_close)(void *ctx),
+                                     void *ctx)
+{
+    struct http_stream *st = calloc(1, sizeof(*st));
+    if (!st)
+        return NULL;
+    struct http_conn *c = req->conn;
+    st->server = c->server;
+    st->mhd = c->mhd;
+    st->on_close = on_close;
+    st->ctx = ctx;
+    st->refs = 2;
+    pthread_mutex_init(&st->mu, NULL);
+    buf_init(&st->pending, STREAM_MAX_PENDING);
+    free(resp->body);
+    resp->body = NULL;
+    resp->body_len = 0;
+    resp->status = 200;
+    resp->content_type = content_type;
+    resp->stream = st;
+    /* a stream is quiet for long stretches: no idle timeout for it */
+    MHD_set_connection_option(c->mhd, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)0);
+    struct http_server *s = c->server;
+    pthread_mutex_lock(&s->streams_mu);
+    st->next = s->streams;
+    if (s->streams)
+        s->streams->prev = st;
+    s->streams = st;
+    pthread_mutex_unlock(&s->streams_mu);
+    return st;
+}
+
+bool http_stream_push(struct http_stream *st, const char *data, size_t len)
+{
+    pthread_mutex_lock(&st->mu);
+    bool ok = !st->closed && !st->ending;
+    if (ok && !buf_append(&st->pending, data, len)) {
+        st->ending = true; /* a client this far behind is dropped; it can resume */
+        ok = false;
+    }
+    if (st->suspended && !st->closed) {
+        st->suspended = false;
+        MHD_resume_connection(st->mhd);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return ok;
+}
+
+void http_stream_end(struct http_stream *st)
+{
+    pthread_mutex_lock(&st->mu);
+    st->ending = true;
+    if (st->suspended && !st->closed) {
+        st->suspended = false;
+        MHD_resume_connection(st->mhd);
+    }
+    pthread_mutex_unlock(&st->mu);
+}
+
+void http_stream_release(struct http_stream *st)
+{
+    if (st)
+        stream_unref(st);
+}
+
 static enum MHD_Result queue(struct http_conn *c)
 {
     struct http_response *r = &c->resp;
+    if (r->stream) {
+        struct MHD_Response *m = MHD_create_response_from_callback(
+            MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_read, r->stream, stream_gone);
+        if (!m) {
+            stream_gone(r->stream);
+            return MHD_NO;
+        }
+        MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+        MHD_add_response_header(m, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        for (int i = 0; i < r->n_headers; i++)
+            MHD_add_response_header(m, r->headers[i].name, r->headers[i].value);
+        enum MHD_Result ok = MHD_queue_response(c->mhd, (unsigned)r->status, m);
+        MHD_destroy_response(m);
+        return ok;
+    }
     struct MHD_Response *m = MHD_create_response_from_buffer(
         r->body_len, r->body ? r->body : (void *)"", r->body ? MHD_RESPMEM_MUST_FREE
                                                              : MHD_RESPMEM_PERSISTENT);
@@ -331,6 +488,7 @@ struct http_server *http_open(const struct http_opts *o, http_handler_cb handler
     s->max_body = o->max_body;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
+    pthread_mutex_init(&s->streams_mu, NULL);
     s->n_workers = o->workers > 0 ? o->workers : 1;
     s->workers = calloc((size_t)s->n_workers, sizeof(*s->workers));
     for (int i = 0; s->workers && i < s->n_workers; i++)
@@ -362,12 +520,31 @@ int http_port(const struct http_server *s)
     return s->port;
 }
 
+/* Ends every stream and waits (a little) for their connections to finish: stopping the
+ * daemon with a suspended connection aborts the process (DEPENDENCIES.md 2.2). */
+static void end_streams(struct http_server *s)
+{
+    for (int tries = 0; tries < 300; tries++) {
+        pthread_mutex_lock(&s->streams_mu);
+        bool any = s->streams != NULL;
+        for (struct http_stream *st = s->streams; st; st = st->next)
+            http_stream_end(st);
+        pthread_mutex_unlock(&s->streams_mu);
+        if (!any)
+            return;
+        usleep(10000);
+    }
+    log_warn("some event streams did not end in time");
+}
+
 void http_close(struct http_server *s)
 {
     if (!s)
         return;
-    if (s->mhd)
+    if (s->mhd) {
         MHD_quiesce_daemon(s->mhd);
+        end_streams(s);
+    }
     pthread_mutex_lock(&s->mu);
     s->stopping = true;
     pthread_cond_broadcast(&s->cv);
@@ -377,6 +554,7 @@ void http_close(struct http_server *s)
     if (s->mhd)
         MHD_stop_daemon(s->mhd);
     free(s->workers);
+    pthread_mutex_destroy(&s->streams_mu);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s);

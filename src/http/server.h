@@ -25,8 +25,11 @@ struct http_request {
 
 enum { HTTP_MAX_EXTRA_HEADERS = 4 };
 
+struct http_stream;
+
 struct http_response {
     int status;
+    struct http_stream *stream; /* set by http_stream_open: the body is a live stream */
     char *body; /* malloc'd; taken over by the server */
     size_t body_len;
     const char *content_type; /* static or in the request arena */
@@ -56,6 +59,23 @@ struct http_server *http_open(const struct http_opts *o, http_handler_cb handler
 int http_port(const struct http_server *s);
 /* Finishes the requests under way and stops. */
 void http_close(struct http_server *s);
+
+/* Live streams (Server-Sent Events): the response is sent with its headers now and a
+ * chunked body that grows as data is pushed. The connection is suspended while there is
+ * nothing to send, so an idle stream costs no CPU. Only on an I/O thread (a GET).
+ *
+ * The stream is shared by the server and the pusher: each holds a reference, and
+ * http_stream_release drops the pusher's. on_close(ctx) is called once, from an I/O
+ * thread, when the client goes away or the server ends the stream. */
+struct http_stream *http_stream_open(struct http_request *req, struct http_response *resp,
+                                     const char *content_type, void (*on_close)(void *ctx),
+                                     void *ctx);
+/* Queues data for the client (thread-safe). False when the stream has ended, or when the
+ * client is so far behind that max_pending bytes are waiting: then the stream is ended. */
+bool http_stream_push(struct http_stream *st, const char *data, size_t len);
+/* Ends the stream after what was pushed (thread-safe). */
+void http_stream_end(struct http_stream *st);
+void http_stream_release(struct http_stream *st);
 
 /* A request header (case-insensitive name), or NULL. */
 const char *http_header(const struct http_request *r, const char *name);

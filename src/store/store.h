@@ -190,6 +190,23 @@ enum err store_node_leave(struct store *s, const char *owner);
 /* Fails ApiAsync executions still Pending at their deadline, with DIAG_NO_CALLBACK. */
 enum err store_async_expire(struct store *s, int64_t now_ms, int64_t *n);
 
+/* ---- status events (SPEC 9): one per change of an execution's status, in commit order,
+ * written by the store itself with the change ---- */
+struct status_event {
+    int64_t seq;
+    idbuf group_id;
+    idbuf link_id;
+    idbuf scope_user_id; /* "" for a Once execution: everyone who sees the link */
+    int64_t created_ms;
+};
+/* Up to limit events with seq > after, oldest first (*out NULL when none). */
+enum err store_events_since(struct store *s, int64_t after, size_t limit, struct arena *a,
+                            struct status_event **out, size_t *n);
+/* The newest event's seq (0 when there is none). */
+enum err store_events_last(struct store *s, int64_t *seq);
+/* Forgets events made before before_ms. */
+enum err store_events_trim(struct store *s, int64_t before_ms);
+
 /* The number of callouts in each state, for tests and metrics. */
 struct callout_counts {
     int64_t queued, started, done;

@@ -176,3 +176,26 @@ CREATE TABLE feed_item_groups (
     PRIMARY KEY (item_id, position)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX feed_item_groups_by_group ON feed_item_groups (group_id);
+
+-- Status changes, for the live event stream (SPEC 9): one row per change of an
+-- execution's status, written by the database itself so that no write path can forget
+-- one. Kept a few hours (readers resume with Last-Event-ID within one hour).
+CREATE TABLE events (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    group_id      TEXT NOT NULL,
+    link_id       TEXT NOT NULL,
+    scope_user_id TEXT NOT NULL,
+    created_ms    INTEGER NOT NULL
+) STRICT;
+CREATE INDEX events_by_time ON events (created_ms);
+
+CREATE TRIGGER executions_created AFTER INSERT ON executions BEGIN
+    INSERT INTO events (group_id, link_id, scope_user_id, created_ms)
+    VALUES (NEW.group_id, NEW.link_id, NEW.scope_user_id, NEW.modified_ms);
+END;
+
+CREATE TRIGGER executions_changed AFTER UPDATE OF status ON executions
+WHEN NEW.status <> OLD.status BEGIN
+    INSERT INTO events (group_id, link_id, scope_user_id, created_ms)
+    VALUES (NEW.group_id, NEW.link_id, NEW.scope_user_id, NEW.modified_ms);
+END;

@@ -1,0 +1,354 @@
+/* The event hub. Subscribers arrive from I/O threads (h_events) through `incoming`, and
+ * leave when their connection closes (on_close sets `gone`); everything else about them
+ * belongs to the hub thread. */
+#include "api/events.h"
+
+#include "api/internal.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/log.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    POLL_MS = 1000,          /* other nodes' changes are seen within this */
+    HEARTBEAT_MS = 15000,    /* a comment line keeps proxies and clients from timing out */
+    TRIM_EVERY_MS = 600000,  /* the log is trimmed this often ... */
+    KEEP_MS = 2 * 3600000,   /* ... to this age (SPEC 9: at least one hour) */
+    BATCH = 512,
+};
+
+struct subscriber {
+    struct arena arena; /* owns the strings below */
+    struct principal who;
+    const char *api_root;
+    const char *base_url;
+    struct http_stream *stream;
+    int64_t replay_after; /* Last-Event-ID, or -1 */
+    bool gone;            /* guarded by the hub's mu */
+    struct events *hub;
+    struct subscriber *next;
+};
+
+struct events {
+    struct api *api;
+    pthread_t thread;
+    pthread_mutex_t mu; /* guards incoming, notified, stopping, n_subs, every gone */
+    pthread_cond_t cv;
+    struct subscriber *incoming;
+    bool notified, stopping;
+    int n_subs;
+
+    /* the hub thread's own */
+    struct subscriber *subs;
+    int64_t cursor; /* the newest event handled */
+};
+
+static void sub_free(struct subscriber *s)
+{
+    http_stream_release(s->stream);
+    arena_cleanup(&s->arena);
+    free(s);
+}
+
+static void on_close(void *ctx)
+{
+    struct subscriber *s = ctx;
+    pthread_mutex_lock(&s->hub->mu);
+    s->gone = true;
+    pthread_mutex_unlock(&s->hub->mu);
+}
+
+/* Renders one event for one subscriber: NULL if it does not concern them. `cache` holds
+ * a rendering that is the same for every viewer (an Api link's view), keyed by api_root. */
+struct render_cache {
+    const char *api_root;
+    char *text;
+};
+
+static char *render_for(struct events *ev, struct subscriber *s, const struct status_event *e,
+                        const struct group *g, const struct link *k, struct render_cache *cache,
+                        struct arena *scratch)
+{
+    if (e->scope_user_id[0] && strcmp(e->scope_user_id, s->who.user.id) != 0)
+        return NULL;
+    if (!api_link_visible(k, s->who.user.id))
+        return NULL;
+    /* The view of an Api/ApiAsync link in a Once scope is the same for every viewer of one
+     * API version; Download/Ui views carry a redirect URL signed for the viewer. */
+    bool shared = action_is_api(k->type) && !e->scope_user_id[0];
+    if (shared && cache->text && strcmp(cache->api_root, s->api_root) == 0)
+        return cache->text;
+    struct api_req r = {.api = ev->api, .a = scratch, .who = s->who, .base_url = s->base_url,
+                        .pc = {.api_root = s->api_root}};
+    bool failed = false;
+    json_t *view = api_action_view(&r, g, k, &failed);
+    if (!view)
+        return NULL;
+    char *json = json_dumps(view, JSON_COMPACT);
+    json_decref(view);
+    if (!json)
+        return NULL;
+    char *text = arena_printf(scratch, "id: %lld\nevent: status\ndata: %s\n\n",
+                              (long long)e->seq, json);
+    free(json);
+    if (shared) {
+        cache->api_root = s->api_root;
+        cache->text = text;
+    }
+    return text;
+}
+
+/* Delivers events to the subscribers in `to` (a list linked by next, or one). */
+static void deliver(struct events *ev, const struct status_event *events, size_t n,
+                    struct subscriber *to, bool just_one)
+{
+    struct arena scratch;
+    arena_init(&scratch);
+    for (size_t i = 0; i < n; i++) {
+        const struct status_event *e = &events[i];
+        struct group g;
+        if (store_group_get(ev->api->store, e->group_id, &scratch, &g) != ERR_OK)
+            continue; /* deleted since */
+        const struct link *k = NULL;
+        for (size_t j = 0; j < g.n_links; j++)
+            if (strcmp(g.links[j].id, e->link_id) == 0)
+                k = &g.links[j];
+        if (!k)
+            continue;
+        struct render_cache cache = {0};
+        for (struct subscriber *s = to; s; s = just_one ? NULL : s->next) {
+            char *text = render_for(ev, s, e, &g, k, &cache, &scratch);
+            if (text)
+                http_stream_push(s->stream, text, strlen(text));
+        }
+    }
+    arena_cleanup(&scratch);
+}
+
+/* Reads and delivers every event after the cursor. */
+static void catch_up(struct events *ev)
+{
+    for (;;) {
+        struct arena a;
+        arena_init(&a);
+        struct status_event *events;
+        size_t n = 0;
+        if (store_events_since(ev->api->store, ev->cursor, BATCH, &a, &events, &n) != ERR_OK ||
+            n == 0) {
+            arena_cleanup(&a);
+            return;
+        }
+        if (ev->subs)
+            deliver(ev, events, n, ev->subs, false);
+        ev->cursor = events[n - 1].seq;
+        arena_cleanup(&a);
+        if (n < BATCH)
+            return;
+    }
+}
+
+/* A new subscriber: replays what it missed since Last-Event-ID, up to the cursor, then
+ * joins the live list. */
+static void join(struct events *ev, struct subscriber *s)
+{
+    int64_t after = s->replay_after;
+    while (after >= 0 && after < ev->cursor) {
+        struct arena a;
+        arena_init(&a);
+        struct status_event *events;
+        size_t n = 0;
+        if (store_events_since(ev->api->store, after, BATCH, &a, &events, &n) != ERR_OK ||
+            n == 0) {
+            arena_cleanup(&a);
+            break;
+        }
+        size_t upto = 0;
+        while (upto < n && events[upto].seq <= ev->cursor)
+            upto++;
+        deliver(ev, events, upto, s, true);
+        after = upto == n ? events[n - 1].seq : ev->cursor;
+        arena_cleanup(&a);
+    }
+    s->next = ev->subs;
+    ev->subs = s;
+}
+
+static void sweep(struct events *ev)
+{
+    pthread_mutex_lock(&ev->mu);
+    for (struct subscriber **p = &ev->subs; *p;) {
+        struct subscriber *s = *p;
+        if (s->gone) {
+            *p = s->next;
+            ev->n_subs--;
+            pthread_mutex_unlock(&ev->mu);
+            sub_free(s);
+            pthread_mutex_lock(&ev->mu);
+        } else {
+            p = &s->next;
+        }
+    }
+    pthread_mutex_unlock(&ev->mu);
+}
+
+static const char heartbeat[] = ": keep-alive\n\n";
+
+static void *hub_main(void *arg)
+{
+    struct events *ev = arg;
+    int64_t now = clock_now_ms(), next_poll = now, next_beat = now + HEARTBEAT_MS,
+            next_trim = now;
+    pthread_mutex_lock(&ev->mu);
+    for (;;) {
+        while (!ev->notified && !ev->incoming && !ev->stopping && clock_now_ms() < next_poll) {
+            int64_t wait = next_poll - clock_now_ms();
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += wait / 1000;
+            ts.tv_nsec += (wait % 1000) * 1000000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&ev->cv, &ev->mu, &ts);
+        }
+        if (ev->stopping)
+            break;
+        struct subscriber *incoming = ev->incoming;
+        ev->incoming = NULL;
+        ev->notified = false;
+        pthread_mutex_unlock(&ev->mu);
+
+        catch_up(ev);
+        for (struct subscriber *s = incoming, *next; s; s = next) {
+            next = s->next;
+            join(ev, s);
+        }
+        sweep(ev);
+        now = clock_now_ms();
+        if (now >= next_beat) {
+            for (struct subscriber *s = ev->subs; s; s = s->next)
+                http_stream_push(s->stream, heartbeat, sizeof(heartbeat) - 1);
+            next_beat = now + HEARTBEAT_MS;
+        }
+        if (now >= next_trim) {
+            store_events_trim(ev->api->store, now - KEEP_MS);
+            next_trim = now + TRIM_EVERY_MS;
+        }
+        next_poll = now + POLL_MS;
+        pthread_mutex_lock(&ev->mu);
+    }
+    pthread_mutex_unlock(&ev->mu);
+    return NULL;
+}
+
+struct events *events_new(struct api *api)
+{
+    struct events *ev = calloc(1, sizeof(*ev));
+    if (!ev)
+        return NULL;
+    ev->api = api;
+    pthread_mutex_init(&ev->mu, NULL);
+    pthread_cond_init(&ev->cv, NULL);
+    if (store_events_last(api->store, &ev->cursor) != ERR_OK ||
+        pthread_create(&ev->thread, NULL, hub_main, ev) != 0) {
+        pthread_mutex_destroy(&ev->mu);
+        pthread_cond_destroy(&ev->cv);
+        free(ev);
+        return NULL;
+    }
+    return ev;
+}
+
+void events_notify(struct events *ev)
+{
+    if (!ev)
+        return;
+    pthread_mutex_lock(&ev->mu);
+    ev->notified = true;
+    pthread_cond_signal(&ev->cv);
+    pthread_mutex_unlock(&ev->mu);
+}
+
+int events_subscribers(struct events *ev)
+{
+    pthread_mutex_lock(&ev->mu);
+    int n = ev->n_subs;
+    pthread_mutex_unlock(&ev->mu);
+    return n;
+}
+
+void events_free(struct events *ev)
+{
+    if (!ev)
+        return;
+    pthread_mutex_lock(&ev->mu);
+    ev->stopping = true;
+    pthread_cond_signal(&ev->cv);
+    pthread_mutex_unlock(&ev->mu);
+    pthread_join(ev->thread, NULL);
+    for (struct subscriber *s = ev->subs, *next; s; s = next) {
+        next = s->next;
+        sub_free(s);
+    }
+    for (struct subscriber *s = ev->incoming, *next; s; s = next) {
+        next = s->next;
+        sub_free(s);
+    }
+    pthread_mutex_destroy(&ev->mu);
+    pthread_cond_destroy(&ev->cv);
+    free(ev);
+}
+
+/* GET /services/data/vNN.N/connect/action-link-events */
+void h_events(struct api_req *r)
+{
+    struct events *ev = r->api->events;
+    if (!ev) {
+        reply_error(r, ERR_UNAVAILABLE, "live events are not available");
+        return;
+    }
+    struct subscriber *s = calloc(1, sizeof(*s));
+    if (!s) {
+        reply_error(r, ERR_UNAVAILABLE, "out of memory");
+        return;
+    }
+    arena_init(&s->arena);
+    struct arena *a = &s->arena;
+    s->hub = ev;
+    s->who = r->who;
+    s->who.user.username = arena_strdup(a, r->who.user.username);
+    s->who.user.name = arena_strdup(a, r->who.user.name);
+    s->who.user.password_hash = NULL;
+    s->who.app.name = arena_strdup(a, r->who.app.name);
+    s->who.app.client_id = arena_strdup(a, r->who.app.client_id);
+    s->api_root = arena_strdup(a, r->pc.api_root);
+    s->base_url = arena_strdup(a, public_base_url(r));
+    s->replay_after = -1;
+    const char *last = http_header(r->http, "Last-Event-ID");
+    if (last) {
+        char *end;
+        long long v = strtoll(last, &end, 10);
+        if (end != last && !*end && v >= 0)
+            s->replay_after = v;
+    }
+    s->stream = http_stream_open(r->http, r->resp, "text/event-stream", on_close, s);
+    if (!s->stream) {
+        arena_cleanup(a);
+        free(s);
+        reply_error(r, ERR_UNAVAILABLE, "out of memory");
+        return;
+    }
+    static const char hello[] = ": connected\nretry: 2000\n\n";
+    http_stream_push(s->stream, hello, sizeof(hello) - 1);
+    pthread_mutex_lock(&ev->mu);
+    s->next = ev->incoming;
+    ev->incoming = s;
+    ev->n_subs++;
+    pthread_cond_signal(&ev->cv);
+    pthread_mutex_unlock(&ev->mu);
+}

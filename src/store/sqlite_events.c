@@ -1,0 +1,73 @@
+/* The SQLite backend of the status events of store.h. The rows are written by triggers
+ * on executions (migrations/001_init.sql). */
+#include "store/sqlite_internal.h"
+
+#include <string.h>
+
+static const char sql_since[] = "SELECT seq, group_id, link_id, scope_user_id, created_ms "
+                                "FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2";
+static const char sql_last[] = "SELECT coalesce(max(seq), 0) FROM events";
+static const char sql_trim[] = "DELETE FROM events WHERE created_ms < ?1";
+
+enum err store_events_since(struct store *s, int64_t after, size_t limit, struct arena *a,
+                            struct status_event **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    struct conn *c = sq_reader_get(s);
+    if (!c)
+        return ERR_UNAVAILABLE;
+    enum err r = ERR_UNAVAILABLE;
+    sqlite3_stmt *st = sq_prepare(c, sql_since);
+    if (st) {
+        sqlite3_bind_int64(st, 1, after);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+        *out = limit ? arena_alloc(a, limit * sizeof(**out)) : NULL;
+        int rc;
+        while (*n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            struct status_event *e = &(*out)[(*n)++];
+            e->seq = sqlite3_column_int64(st, 0);
+            sq_col_id(st, 1, e->group_id);
+            sq_col_id(st, 2, e->link_id);
+            sq_col_id(st, 3, e->scope_user_id);
+            e->created_ms = sqlite3_column_int64(st, 4);
+        }
+        r = *n == limit || rc == SQLITE_DONE ? ERR_OK : ERR_UNAVAILABLE;
+        sq_done_stmt(st);
+    }
+    sq_reader_put(s, c);
+    return r;
+}
+
+enum err store_events_last(struct store *s, int64_t *seq)
+{
+    *seq = 0;
+    struct conn *c = sq_reader_get(s);
+    if (!c)
+        return ERR_UNAVAILABLE;
+    enum err r = ERR_UNAVAILABLE;
+    sqlite3_stmt *st = sq_prepare(c, sql_last);
+    if (st) {
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            *seq = sqlite3_column_int64(st, 0);
+            r = ERR_OK;
+        }
+        sq_done_stmt(st);
+    }
+    sq_reader_put(s, c);
+    return r;
+}
+
+static enum err w_trim(struct conn *c, const void *arg)
+{
+    sqlite3_stmt *st = sq_prepare(c, sql_trim);
+    if (!st)
+        return ERR_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, *(const int64_t *)arg);
+    return sq_step_done(c, st);
+}
+
+enum err store_events_trim(struct store *s, int64_t before_ms)
+{
+    return sq_submit(s, w_trim, &before_ms);
+}

@@ -103,6 +103,8 @@ json_t *api_action_view(struct api_req *r, const struct group *g, const struct l
                         bool *failed);
 /* Whether the caller sees link k (userId, excludedUserId). */
 bool api_link_visible(const struct link *k, const char *user_id);
+/* ui.c: the web page's files */
+void h_ui(struct api_req *r);
 /* events.c (SPEC 9) */
 void h_events(struct api_req *r);
 

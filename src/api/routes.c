@@ -57,6 +57,9 @@ static const struct route routes[] = {
     {"GET", "/healthz", false, h_healthz},
     {"GET", "/readyz", false, h_readyz},
     {"GET", "/metrics", false, h_metrics},
+    /* last: the page and its files (web/), any other one-segment path */
+    {"GET", "/", false, h_ui},
+    {"GET", "/{id}", false, h_ui},
 };
 enum { N_ROUTES = sizeof(routes) / sizeof(routes[0]) };
 
@@ -115,7 +118,7 @@ static void method_not_allowed(struct api_req *r, const char *path)
     char allow[64] = "";
     for (int i = 0; i < N_ROUTES; i++) {
         struct api_req probe = *r;
-        if (match(routes[i].pattern, path, &probe) != MATCH)
+        if (routes[i].fn == h_ui || match(routes[i].pattern, path, &probe) != MATCH)
             continue;
         if (allow[0])
             strncat(allow, ", ", sizeof(allow) - strlen(allow) - 1);
@@ -159,6 +162,8 @@ void api_handle(void *ctx, struct http_request *req, struct http_response *resp)
             bad_version = true;
         if (m != MATCH)
             continue;
+        if (routes[i].fn == h_ui && strcmp(method, "GET") != 0)
+            continue; /* the page's catch-all makes no path "known" to other methods */
         path_known = true;
         if (strcmp(routes[i].method, method) == 0)
             found = &routes[i];

@@ -23,7 +23,7 @@ struct http_request {
     struct http_conn *conn;
 };
 
-enum { HTTP_MAX_EXTRA_HEADERS = 4 };
+enum { HTTP_MAX_EXTRA_HEADERS = 8 };
 
 struct http_stream;
 

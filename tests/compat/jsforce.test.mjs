@@ -680,6 +680,46 @@ test('jsforce: deleting the feed item answers 204, then 404 NOT_FOUND', async ()
     'NOT_FOUND');
 });
 
+test('jsforce: the OAuth2 password flow logs in, and the earlier calls work with it', async () => {
+  need('conn');
+  const username = 'oauth.user@example.com';
+  execFileSync(AL_BIN, ['user', 'add', username, '--name', 'OAuth User', '--password-stdin',
+    '--db', server.db, '--json'], { input: 's3cret pass\n', env: server.env(), encoding: 'utf8' });
+  const app = server.admin('app', 'add', 'jsforce-oauth');
+  const oauth2 = { loginUrl: server.url, clientId: app.client_id, clientSecret: app.client_secret };
+  const conn = new jsforce.Connection({ oauth2, loginUrl: server.url, version: VERSION });
+  const info = await conn.login(username, 's3cret pass');
+  assertId(info.id, '005', 'the logged-in user id');
+  assertId(info.organizationId, '00D', 'the org id');
+  assert.equal(conn.instanceUrl, server.url);
+  assert.match(conn.accessToken, /^00D\w{12,15}![.\w]*$/);
+  const me = await conn.requestGet('/services/oauth2/userinfo');
+  assert.equal(me.preferred_username, username);
+
+  const def = await conn.requestPost(`${API}/connect/action-link-group-definitions`, definitionInput());
+  const ui = def.actionLinks.find((l) => l.type === 'Ui');
+  const group = await conn.requestGet(`${API}/connect/action-link-groups/${def.id}`);
+  assert.equal(group.platformActions.length, 2);
+  const pa = await conn.requestPatch(`${API}/connect/action-links/${ui.id}`, { status: 'SuccessfulStatus' });
+  assert.equal(pa.status, 'SuccessfulStatus');
+  assert.equal(pa.executingUser.username, username);
+  const diag = await conn.requestGet(`${API}/connect/action-links/${ui.id}/diagnostic-info`);
+  assert.equal(diag.diagnosticInfo, null);
+  await conn.requestDelete(`${API}/connect/action-link-group-definitions/${def.id}`);
+  await expectApiError(conn.requestGet(`${API}/connect/action-link-group-definitions/${def.id}`), 'NOT_FOUND');
+
+  // the password grant's refresh token gives a new access token
+  const granted = await conn.oauth2.authenticate(username, 's3cret pass');
+  assert.equal(typeof granted.refresh_token, 'string');
+  const refreshed = await conn.oauth2.refreshToken(granted.refresh_token);
+  assert.match(refreshed.access_token, /^00D\w{12,15}![.\w]*$/);
+  assert.notEqual(refreshed.access_token, conn.accessToken);
+
+  // a wrong password says only "authentication failure"
+  const wrong = new jsforce.Connection({ oauth2, loginUrl: server.url, version: VERSION });
+  await assert.rejects(wrong.login(username, 'nope'), (e) => /authentication failure/.test(String(e.message)));
+});
+
 test('server exits 0 within 20 s of SIGTERM, with no sanitizer report', async () => {
   if (!server.proc) throw new Error('skipped: the server never started');
   const result = await server.stop();

@@ -12,6 +12,7 @@ static const char usage[] =
     "  user add      add a user\n"
     "  app add       add a connected app\n"
     "  token issue   issue an access token; token revoke TOKEN revokes one\n"
+    "  template import FILE.json  create a group template with its link templates\n"
     "  version       print the version\n";
 
 int main(int argc, char **argv)
@@ -33,6 +34,8 @@ int main(int argc, char **argv)
         return cli_app(argc - 2, argv + 2);
     if (strcmp(cmd, "token") == 0)
         return cli_token(argc - 2, argv + 2);
+    if (strcmp(cmd, "template") == 0)
+        return cli_template(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("actionlinks %s\n", AL_VERSION);
         return 0;

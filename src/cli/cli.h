@@ -7,5 +7,7 @@ int cli_serve(int argc, char **argv);
 int cli_user(int argc, char **argv);
 int cli_app(int argc, char **argv);
 int cli_token(int argc, char **argv);
+/* template import FILE.json: a group template with its link templates (cli/template.c). */
+int cli_template(int argc, char **argv);
 
 #endif

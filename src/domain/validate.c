@@ -164,6 +164,12 @@ static enum err check_url(const char *url, const char *path, const struct valida
     return check_vars(url, path, e);
 }
 
+enum err validate_action_url(const char *url, const char *field, const struct validate_opts *o,
+                             struct validate_error *e)
+{
+    return check_url(url, field, o, e);
+}
+
 static enum err check_user_id(const json_t *l, const char *name, const char *path,
                               char out[ID_LEN + 1], struct validate_error *e)
 {

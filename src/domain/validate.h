@@ -32,6 +32,11 @@ struct validate_error {
 enum err validate_group_input(const json_t *body, const struct validate_opts *o,
                               struct arena *a, struct group *g, struct validate_error *e);
 
+/* The actionUrl rules of SPEC 4.1 (https, http only with allow_http, or /services/; at
+ * most VALIDATE_MAX_URL bytes; a host; no spaces or control characters; only known
+ * context variables), with field naming the field in e->msg. ERR_OK or ERR_INPUT. */
+enum err validate_action_url(const char *url, const char *field, const struct validate_opts *o,
+                             struct validate_error *e);
 /* A JSON boolean, or the strings "true"/"false" (SPEC 2). Returns false if v is neither. */
 bool validate_bool(const json_t *v, bool *out);
 /* Whether s is an HTTP header field name (an RFC 9110 token). */

@@ -108,6 +108,8 @@ enum err store_gtemplate_update(struct store *s, const struct group_template *t)
  * what store_group_delete removes). ERR_NOT_FOUND if absent. */
 enum err store_gtemplate_delete(struct store *s, const char *id);
 
+/* ERR_CONFLICT when the group template is published or gone: a published template's
+ * links are fixed (SPEC 8), even against a concurrent publish. */
 enum err store_ltemplate_create(struct store *s, const struct link_template *t);
 enum err store_ltemplate_get(struct store *s, const char *id, struct arena *a,
                              struct link_template *out);
@@ -127,6 +129,7 @@ struct link_render {
  * ERR_NOT_FOUND if absent. */
 enum err store_ltemplate_update(struct store *s, const struct link_template *t,
                                 const struct link_render *links, size_t n_links);
+/* ERR_CONFLICT when its group template is published. */
 enum err store_ltemplate_delete(struct store *s, const char *id);
 /* A link made from a link template, with the bindings its group was made with. */
 struct templated_link {

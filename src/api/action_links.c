@@ -79,13 +79,21 @@ static json_t *action_json(struct api_req *r, const struct group *g, const struc
     if (e && strcmp(e->link_id, k->id) == 0) {
         v.status = past_deadline(e) ? STATUS_FAILED : e->status;
         v.modified_ms = e->modified_ms;
-        enum err err = store_user_get(r->api->store, e->user_id, r->a, &u);
-        if (err && err != ERR_NOT_FOUND) {
-            reply_store_error(r, err, "");
-            return NULL;
-        }
-        if (!err)
+        if (e->user_username) { /* loaded with the execution */
+            memset(&u, 0, sizeof(u));
+            memcpy(u.id, e->user_id, sizeof(u.id));
+            u.username = e->user_username;
+            u.name = e->user_name;
             v.executing_user = &u;
+        } else {
+            enum err err = store_user_get(r->api->store, e->user_id, r->a, &u);
+            if (err && err != ERR_NOT_FOUND) {
+                reply_store_error(r, err, "");
+                return NULL;
+            }
+            if (!err)
+                v.executing_user = &u;
+        }
     }
     if (!action_is_api(k->type)) {
         /* SPEC 7.5: a short-lived URL of ours that redirects to the link's target. */

@@ -9,6 +9,7 @@
 #include "core/log.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,12 +63,40 @@ static void on_close(void *ctx)
     pthread_mutex_unlock(&s->hub->mu);
 }
 
-/* Renders one event for one subscriber: NULL if it does not concern them. `cache` holds
- * a rendering that is the same for every viewer (an Api link's view), keyed by api_root. */
+/* Renders one event for one subscriber: NULL if it does not concern them. Renderings are
+ * shared through `cache`: an Api link's view in a Once scope is the same for every viewer
+ * of one API version; other views (a Download/Ui redirect URL is signed for its viewer)
+ * are the same for every stream of one user and version. */
+enum { CACHE_SLOTS = 4096 };
 struct render_cache {
-    const char *api_root;
-    char *text;
+    struct {
+        const char *api_root;
+        const char *user_id; /* NULL: the shared view */
+        char *text;
+    } slot[CACHE_SLOTS];
 };
+
+static char **cache_slot(struct render_cache *c, const char *api_root, const char *user_id)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = api_root; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    for (const char *p = user_id ? user_id : ""; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        size_t k = (h + i) % CACHE_SLOTS;
+        if (!c->slot[k].api_root) {
+            c->slot[k].api_root = api_root;
+            c->slot[k].user_id = user_id;
+            return &c->slot[k].text;
+        }
+        if (strcmp(c->slot[k].api_root, api_root) == 0 &&
+            ((!user_id && !c->slot[k].user_id) ||
+             (user_id && c->slot[k].user_id && strcmp(user_id, c->slot[k].user_id) == 0)))
+            return &c->slot[k].text;
+    }
+    return NULL; /* full: render without caching */
+}
 
 static char *render_for(struct events *ev, struct subscriber *s, const struct status_event *e,
                         const struct group *g, const struct link *k, struct render_cache *cache,
@@ -77,11 +106,10 @@ static char *render_for(struct events *ev, struct subscriber *s, const struct st
         return NULL;
     if (!api_link_visible(k, s->who.user.id))
         return NULL;
-    /* The view of an Api/ApiAsync link in a Once scope is the same for every viewer of one
-     * API version; Download/Ui views carry a redirect URL signed for the viewer. */
     bool shared = action_is_api(k->type) && !e->scope_user_id[0];
-    if (shared && cache->text && strcmp(cache->api_root, s->api_root) == 0)
-        return cache->text;
+    char **slot = cache_slot(cache, s->api_root, shared ? NULL : s->who.user.id);
+    if (slot && *slot)
+        return *slot;
     struct api_req r = {.api = ev->api, .a = scratch, .who = s->who, .base_url = s->base_url,
                         .pc = {.api_root = s->api_root}};
     bool failed = false;
@@ -95,10 +123,8 @@ static char *render_for(struct events *ev, struct subscriber *s, const struct st
     char *text = arena_printf(scratch, "id: %lld\nevent: status\ndata: %s\n\n",
                               (long long)e->seq, json);
     free(json);
-    if (shared) {
-        cache->api_root = s->api_root;
-        cache->text = text;
-    }
+    if (slot)
+        *slot = text;
     return text;
 }
 
@@ -119,12 +145,15 @@ static void deliver(struct events *ev, const struct status_event *events, size_t
                 k = &g.links[j];
         if (!k)
             continue;
-        struct render_cache cache = {0};
+        struct render_cache *cache = calloc(1, sizeof(*cache));
+        if (!cache)
+            break;
         for (struct subscriber *s = to; s; s = just_one ? NULL : s->next) {
-            char *text = render_for(ev, s, e, &g, k, &cache, &scratch);
+            char *text = render_for(ev, s, e, &g, k, cache, &scratch);
             if (text)
                 http_stream_push(s->stream, text, strlen(text));
         }
+        free(cache);
     }
     arena_cleanup(&scratch);
 }

@@ -179,9 +179,13 @@ void api_handle(void *ctx, struct http_request *req, struct http_response *resp)
         return;
     }
     r.pc.api_root = arena_printf(r.a, "/services/data/v%s", r.version ? r.version : "66.0");
-    if (found->auth) {
-        if (authenticate(&r, found))
-            return;
-    }
-    found->fn(&r);
+    /* A GET reads only: one snapshot for all its reads (one read transaction). Writes
+     * re-read after a lost race, so they must see new commits: no snapshot for them. */
+    bool snapshot = strcmp(method, "GET") == 0 && found->fn != h_events;
+    if (snapshot)
+        store_snapshot_begin(r.api->store);
+    if (!found->auth || !authenticate(&r, found))
+        found->fn(&r);
+    if (snapshot)
+        store_snapshot_end(r.api->store);
 }

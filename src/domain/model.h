@@ -155,6 +155,8 @@ struct execution {
     int64_t created_ms, modified_ms;
     int64_t deadline_ms;    /* ApiAsync: Failed if still Pending then (SPEC 7.3); 0 never */
     const char *diagnostic; /* NULL until a callout has a result */
+    /* the executing user's username and name, when loaded with it (else NULL) */
+    const char *user_username, *user_name;
 };
 
 /* A callout rendered at PATCH time (SPEC 7.1), stored with its execution. */

@@ -304,7 +304,7 @@ enum err template_group_read(const json_t *o, bool creating, struct group_templa
         t->hours_until_expiration = -1;
     }
     enum err r;
-    int x;
+    int x = 0;
     if ((r = read_text(o, "DeveloperName", creating, true, &t->developer_name, e)))
         return r;
     if (!t->developer_name)
@@ -546,7 +546,7 @@ enum err template_link_read(const json_t *o, bool creating, int default_position
         t->position = default_position;
     }
     enum err r;
-    int x;
+    int x = 0;
     x = (int)t->type;
     if ((r = read_enum(o, "LinkType", creating, true, action_type_from_name,
                        "Api, ApiAsync, Download, Ui", &x, e)))

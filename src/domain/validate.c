@@ -240,7 +240,7 @@ static enum err read_link(const json_t *l, size_t index, const struct validate_o
     snprintf(p, sizeof(p), "actionLinks[%zu]", index);
     if (!json_is_object(l))
         return fail(e, ERR_INPUT, "%s: must be an object", p);
-    int x;
+    int x = 0;
     enum err r;
 
 #define PATH(name) (snprintf(f, sizeof(f), "%s.%s", p, name), f)
@@ -325,7 +325,7 @@ enum err validate_group_input(const json_t *body, const struct validate_opts *o,
 {
     if (!json_is_object(body))
         return fail(e, ERR_INPUT, "body: must be a JSON object");
-    int x;
+    int x = 0;
     enum err r;
     if ((r = enum_field(body, "category", "category", category_from_name,
                         "Primary, Overflow", &x, e)))

@@ -181,9 +181,11 @@ enum err store_feed_page(struct store *s, int64_t before_ms, const char *before_
         return ERR_UNAVAILABLE;
     struct feed_item *items = arena_alloc(a, limit * sizeof(*items));
     enum err r = ERR_UNAVAILABLE;
-    if (sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK) {
+    /* One read transaction, unless the caller's snapshot already is one. */
+    bool own = sqlite3_get_autocommit(c->db);
+    if (!own || sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK) {
         r = read_page(c, before_ms, before_id, limit, a, items, n);
-        if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        if (own && sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     }
     sq_reader_put(s, c);

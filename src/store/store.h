@@ -33,6 +33,11 @@ enum { STORE_KEY_HEX = 64 };
 /* The deployment's secret for signed values (hex, STORE_KEY_HEX characters), made with
  * the database so that every node shares it. */
 const char *store_signing_key(const struct store *s);
+/* Reads by the calling thread between begin and end see one consistent snapshot of the
+ * database, and cost less than the same reads one by one. Nestable. Not for a thread that
+ * writes in between and then reads what it wrote — end the snapshot first. */
+void store_snapshot_begin(struct store *s);
+void store_snapshot_end(struct store *s);
 /* Whether the database answers. */
 bool store_ping(struct store *s);
 

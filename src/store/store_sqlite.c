@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -59,22 +60,32 @@ extern const unsigned char sql_001_init[];
       "requires_confirmation, group_default, headers, request_body, user_id, "            \
       "excluded_user_id, template_id, created_ms, modified_ms, label) "                    \
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)")    \
-    X(ST_GROUP_BY_ID, "SELECT category, policy, expiration_ms, creator_id, app_id, "        \
-                      "template_id, created_ms, modified_ms, bindings FROM groups WHERE id = ?1")     \
-    X(ST_LINKS_BY_GROUP,                                                                   \
-      "SELECT id, position, type, action_url, method, label_key, requires_confirmation, "  \
-      "group_default, headers, request_body, user_id, excluded_user_id, template_id, "     \
-      "created_ms, modified_ms, label FROM links WHERE group_id = ?1 ORDER BY position")         \
-    X(ST_LINK_GROUP_ID, "SELECT group_id FROM links WHERE id = ?1")                        \
+    X(ST_GROUP_FULL,                                                                       \
+      "SELECT g.category, g.policy, g.expiration_ms, g.creator_id, g.app_id, g.template_id, " \
+      "g.created_ms, g.modified_ms, g.bindings, g.id, l.id, l.position, l.type, "           \
+      "l.action_url, l.method, l.label_key, l.requires_confirmation, l.group_default, "      \
+      "l.headers, l.request_body, l.user_id, l.excluded_user_id, l.template_id, "            \
+      "l.created_ms, l.modified_ms, l.label "                                               \
+      "FROM groups g LEFT JOIN links l ON l.group_id = g.id WHERE g.id = ?1 "               \
+      "ORDER BY l.position")                                                                \
+    X(ST_LINK_GROUP_FULL,                                                                  \
+      "SELECT g.category, g.policy, g.expiration_ms, g.creator_id, g.app_id, g.template_id, " \
+      "g.created_ms, g.modified_ms, g.bindings, g.id, l.id, l.position, l.type, "           \
+      "l.action_url, l.method, l.label_key, l.requires_confirmation, l.group_default, "      \
+      "l.headers, l.request_body, l.user_id, l.excluded_user_id, l.template_id, "            \
+      "l.created_ms, l.modified_ms, l.label "                                               \
+      "FROM links k JOIN groups g ON g.id = k.group_id LEFT JOIN links l "                  \
+      "ON l.group_id = g.id WHERE k.id = ?1 ORDER BY l.position")                           \
     X(ST_GROUP_DELETE, "DELETE FROM groups WHERE id = ?1")                                 \
     X(ST_FEED_GROUPS_DELETE, "DELETE FROM feed_item_groups WHERE group_id = ?1")           \
     X(ST_LINKS_DELETE, "DELETE FROM links WHERE group_id = ?1")                            \
     X(ST_CALLOUTS_DELETE, "DELETE FROM callouts WHERE execution_id IN "                    \
                           "(SELECT id FROM executions WHERE group_id = ?1)")               \
     X(ST_EXECUTIONS_DELETE, "DELETE FROM executions WHERE group_id = ?1")                  \
-    X(ST_EXEC_BY_SCOPE, "SELECT id, link_id, user_id, status, created_ms, modified_ms, "    \
-                        "diagnostic, deadline_ms FROM executions WHERE group_id = ?1 AND " \
-                        "scope_user_id = ?2")                                              \
+    X(ST_EXEC_BY_SCOPE,                                                                    \
+      "SELECT e.id, e.link_id, e.user_id, e.status, e.created_ms, e.modified_ms, "          \
+      "e.diagnostic, e.deadline_ms, u.username, u.name FROM executions e "                 \
+      "LEFT JOIN users u ON u.id = e.user_id WHERE e.group_id = ?1 AND e.scope_user_id = ?2") \
     X(ST_EXEC_INSERT, "INSERT INTO executions (id, group_id, scope_user_id, link_id, "      \
                       "user_id, status, created_ms, modified_ms, deadline_ms) "            \
                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)")                        \
@@ -138,9 +149,10 @@ struct wop {
     struct wop *next;
 };
 
-enum { MAX_READERS = 128, BUSY_TIMEOUT_MS = 10000 };
+enum { MAX_READERS = 1024, MAX_SHARED = 64, BUSY_TIMEOUT_MS = 10000 };
 
 struct store {
+    uint64_t serial; /* tells this store from a later one at the same address */
     char *path;
     char org_id[ID_LEN + 1];
     char signing_key[STORE_KEY_HEX + 1];
@@ -250,7 +262,17 @@ void sq_done_stmt(sqlite3_stmt *st)
     sqlite3_clear_bindings(st);
 }
 
-struct conn *sq_reader_get(struct store *s)
+/* Each thread that reads gets a connection of its own, kept in a thread-local slot: no
+ * lock on the way to a read, and a snapshot (a read transaction) can span several reads
+ * of one request. A thread reading from a second store at once shares the pool. */
+static _Atomic uint64_t next_serial = 1;
+static __thread struct {
+    uint64_t serial; /* of the store the connection belongs to */
+    struct conn *c;
+    int snapshot_depth;
+} mine;
+
+static struct conn *pool_get(struct store *s)
 {
     pthread_mutex_lock(&s->pool_mu);
     struct conn *c;
@@ -274,13 +296,59 @@ struct conn *sq_reader_get(struct store *s)
     return c;
 }
 
+struct conn *sq_reader_get(struct store *s)
+{
+    if (mine.c && mine.serial == s->serial)
+        return mine.c;
+    if (mine.c)
+        return pool_get(s); /* this thread's own belongs to another store */
+    pthread_mutex_lock(&s->pool_mu);
+    struct conn *c = NULL;
+    if (s->n_readers < MAX_READERS - MAX_SHARED) {
+        char why[256];
+        if ((c = conn_open(s->path, why, sizeof(why))))
+            s->readers[s->n_readers++] = c;
+        else
+            log_error("%s", why);
+    }
+    pthread_mutex_unlock(&s->pool_mu);
+    if (!c)
+        return pool_get(s);
+    c->next = NULL;
+    mine.serial = s->serial;
+    mine.c = c;
+    mine.snapshot_depth = 0;
+    return c;
+}
+
 void sq_reader_put(struct store *s, struct conn *c)
 {
+    if (c == mine.c && mine.serial == s->serial)
+        return;
     pthread_mutex_lock(&s->pool_mu);
     c->next = s->free_readers;
     s->free_readers = c;
     pthread_cond_signal(&s->pool_cv);
     pthread_mutex_unlock(&s->pool_mu);
+}
+
+void store_snapshot_begin(struct store *s)
+{
+    struct conn *c = sq_reader_get(s);
+    if (c != mine.c) {
+        sq_reader_put(s, c); /* no connection of our own: reads stay one by one */
+        return;
+    }
+    if (mine.snapshot_depth++ == 0 && sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        mine.snapshot_depth = 0;
+}
+
+void store_snapshot_end(struct store *s)
+{
+    if (!mine.c || mine.serial != s->serial || mine.snapshot_depth == 0)
+        return;
+    if (--mine.snapshot_depth == 0)
+        sqlite3_exec(mine.c->db, "COMMIT", NULL, NULL, NULL);
 }
 
 /* ---- binding and reading helpers ---- */
@@ -345,6 +413,8 @@ void sq_headers_from_json(struct arena *a, const char *text, struct header **out
 {
     *out = NULL;
     *n = 0;
+    if (!text || strcmp(text, "[]") == 0)
+        return;
     json_t *arr = text ? json_loads(text, 0, NULL) : NULL;
     size_t count = json_array_size(arr);
     if (count) {
@@ -536,6 +606,7 @@ enum err store_open(const char *location, struct store **out, char *why, size_t 
         snprintf(why, why_len, "out of memory");
         return ERR_UNAVAILABLE;
     }
+    s->serial = atomic_fetch_add(&next_serial, 1);
     pthread_mutex_init(&s->pool_mu, NULL);
     pthread_cond_init(&s->pool_cv, NULL);
     pthread_mutex_init(&s->w_mu, NULL);
@@ -860,19 +931,16 @@ enum err store_group_create(struct store *s, const struct group *g)
     return sq_submit(s, w_group_create, g);
 }
 
-enum err sq_group_load(struct conn *c, const char *id, struct arena *a, struct group *out)
+/* Reads the rows of ST_GROUP_FULL / ST_LINK_GROUP_FULL: the group's columns on every row,
+ * then one link per row (none when the group has no links). */
+static enum err read_group_rows(sqlite3_stmt *st, struct arena *a, struct group *out)
 {
-    sqlite3_stmt *st = stmt(c, ST_GROUP_BY_ID);
-    if (!st)
-        return ERR_UNAVAILABLE;
-    sq_bind_text(st, 1, id);
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
         sq_done_stmt(st);
         return rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_UNAVAILABLE;
     }
     memset(out, 0, sizeof(*out));
-    snprintf(out->id, sizeof(out->id), "%s", id);
     out->category = (enum category)sqlite3_column_int(st, 0);
     out->policy = (enum policy)sqlite3_column_int(st, 1);
     out->expiration_ms = sqlite3_column_int64(st, 2);
@@ -882,34 +950,41 @@ enum err sq_group_load(struct conn *c, const char *id, struct arena *a, struct g
     out->created_ms = sqlite3_column_int64(st, 6);
     out->modified_ms = sqlite3_column_int64(st, 7);
     out->bindings_json = sq_col_str(a, st, 8);
-    sq_done_stmt(st);
-
-    if (!(st = stmt(c, ST_LINKS_BY_GROUP)))
-        return ERR_UNAVAILABLE;
-    sq_bind_text(st, 1, id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && out->n_links < GROUP_MAX_LINKS) {
+    sq_col_id(st, 9, out->id);
+    for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
+        if (sqlite3_column_type(st, 10) == SQLITE_NULL || out->n_links == GROUP_MAX_LINKS)
+            continue;
         struct link *k = &out->links[out->n_links++];
-        sq_col_id(st, 0, k->id);
-        snprintf(k->group_id, sizeof(k->group_id), "%s", id);
-        k->position = sqlite3_column_int(st, 1);
-        k->type = (enum action_type)sqlite3_column_int(st, 2);
-        k->action_url = sq_col_str(a, st, 3);
-        k->method = (enum http_method)sqlite3_column_int(st, 4);
-        k->label_key = sq_col_str(a, st, 5);
-        k->requires_confirmation = sqlite3_column_int(st, 6);
-        k->group_default = sqlite3_column_int(st, 7);
-        sq_headers_from_json(a, (const char *)sqlite3_column_text(st, 8), &k->headers,
-                          &k->n_headers);
-        k->request_body = sq_col_str(a, st, 9);
-        sq_col_id(st, 10, k->user_id);
-        sq_col_id(st, 11, k->excluded_user_id);
-        sq_col_id(st, 12, k->template_id);
-        k->created_ms = sqlite3_column_int64(st, 13);
-        k->modified_ms = sqlite3_column_int64(st, 14);
-        k->label = sq_col_str(a, st, 15);
+        sq_col_id(st, 10, k->id);
+        memcpy(k->group_id, out->id, sizeof(k->group_id));
+        k->position = sqlite3_column_int(st, 11);
+        k->type = (enum action_type)sqlite3_column_int(st, 12);
+        k->action_url = sq_col_str(a, st, 13);
+        k->method = (enum http_method)sqlite3_column_int(st, 14);
+        k->label_key = sq_col_str(a, st, 15);
+        k->requires_confirmation = sqlite3_column_int(st, 16);
+        k->group_default = sqlite3_column_int(st, 17);
+        sq_headers_from_json(a, (const char *)sqlite3_column_text(st, 18), &k->headers,
+                             &k->n_headers);
+        k->request_body = sq_col_str(a, st, 19);
+        sq_col_id(st, 20, k->user_id);
+        sq_col_id(st, 21, k->excluded_user_id);
+        sq_col_id(st, 22, k->template_id);
+        k->created_ms = sqlite3_column_int64(st, 23);
+        k->modified_ms = sqlite3_column_int64(st, 24);
+        k->label = sq_col_str(a, st, 25);
     }
     sq_done_stmt(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : ERR_UNAVAILABLE;
+    return rc == SQLITE_DONE ? ERR_OK : ERR_UNAVAILABLE;
+}
+
+enum err sq_group_load(struct conn *c, const char *id, struct arena *a, struct group *out)
+{
+    sqlite3_stmt *st = stmt(c, ST_GROUP_FULL);
+    if (!st)
+        return ERR_UNAVAILABLE;
+    sq_bind_text(st, 1, id);
+    return read_group_rows(st, a, out);
 }
 
 enum err store_group_get(struct store *s, const char *id, struct arena *a, struct group *out)
@@ -929,22 +1004,14 @@ enum err store_link_group(struct store *s, const char *link_id, struct arena *a,
     if (!c)
         return ERR_UNAVAILABLE;
     enum err r = ERR_UNAVAILABLE;
-    sqlite3_stmt *st = stmt(c, ST_LINK_GROUP_ID);
+    sqlite3_stmt *st = stmt(c, ST_LINK_GROUP_FULL);
     if (st) {
         sq_bind_text(st, 1, link_id);
-        int rc = sqlite3_step(st);
-        char gid[ID_LEN + 1] = "";
-        if (rc == SQLITE_ROW)
-            sq_col_id(st, 0, gid);
-        sq_done_stmt(st);
-        if (rc == SQLITE_ROW)
-            r = sq_group_load(c, gid, a, out);
-        else
-            r = rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_UNAVAILABLE;
+        r = read_group_rows(st, a, out);
     }
     sq_reader_put(s, c);
     if (r == ERR_OK) {
-        r = ERR_NOT_FOUND; /* deleted between the two reads */
+        r = ERR_NOT_FOUND;
         for (size_t i = 0; i < out->n_links; i++)
             if (strcmp(out->links[i].id, link_id) == 0) {
                 *index = i;
@@ -1003,6 +1070,8 @@ enum err store_execution_get(struct store *s, const char *group_id, const char *
             out->modified_ms = sqlite3_column_int64(st, 5);
             out->diagnostic = sq_col_str(a, st, 6);
             out->deadline_ms = sqlite3_column_int64(st, 7);
+            out->user_username = sq_col_str(a, st, 8);
+            out->user_name = sq_col_str(a, st, 9);
             r = ERR_OK;
         } else {
             r = rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_UNAVAILABLE;

@@ -332,6 +332,18 @@ void sq_reader_put(struct store *s, struct conn *c)
     pthread_mutex_unlock(&s->pool_mu);
 }
 
+/* Runs a prepared (cached) statement without results: BEGIN and COMMIT cost a parse
+ * each through sqlite3_exec. */
+static bool step_static(struct conn *c, const char *sql)
+{
+    sqlite3_stmt *st = sq_prepare(c, sql);
+    if (!st)
+        return false;
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE;
+}
+
 void store_snapshot_begin(struct store *s)
 {
     struct conn *c = sq_reader_get(s);
@@ -339,7 +351,7 @@ void store_snapshot_begin(struct store *s)
         sq_reader_put(s, c); /* no connection of our own: reads stay one by one */
         return;
     }
-    if (mine.snapshot_depth++ == 0 && sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+    if (mine.snapshot_depth++ == 0 && !step_static(c, "BEGIN"))
         mine.snapshot_depth = 0;
 }
 
@@ -347,8 +359,8 @@ void store_snapshot_end(struct store *s)
 {
     if (!mine.c || mine.serial != s->serial || mine.snapshot_depth == 0)
         return;
-    if (--mine.snapshot_depth == 0)
-        sqlite3_exec(mine.c->db, "COMMIT", NULL, NULL, NULL);
+    if (--mine.snapshot_depth == 0 && !step_static(mine.c, "COMMIT"))
+        sqlite3_exec(mine.c->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 /* ---- binding and reading helpers ---- */

@@ -1,6 +1,8 @@
 /* Reply helpers and request-body parsing shared by every handler. */
 #include "api/internal.h"
 
+#include "core/text.h"
+
 #include "domain/validate.h"
 
 #include <stdarg.h>
@@ -95,20 +97,22 @@ enum err read_json_body(struct api_req *r, bool allow_empty, json_t **out)
     json_error_t je;
     *out = json_loadb(p, n, JSON_REJECT_DUPLICATES, &je);
     if (!*out) {
-        reply_error(r, ERR_JSON, "malformed JSON at line %d, column %d: %s", je.line,
-                    je.column, je.text);
+        reply_error(r, ERR_JSON, "malformed JSON at line %d, column %d: %s", je.line, je.column,
+                    je.text);
         return ERR_JSON;
     }
     return ERR_OK;
 }
 
-bool parse_id_or_reply(struct api_req *r, const char *in, enum id_kind kind,
-                       char out[ID_LEN + 1])
+bool parse_id_or_reply(struct api_req *r, const char *in, enum id_kind kind, char out[ID_LEN + 1])
 {
     if (id_parse(in, kind, out))
         return true;
     reply_error(r, ERR_ID, "invalid id: expected a %s id (15 or 18 characters starting %s)",
-                kind == ID_GROUP ? "group" : kind == ID_LINK ? "link" : kind == ID_USER ? "user" : "record",
+                kind == ID_GROUP  ? "group"
+                : kind == ID_LINK ? "link"
+                : kind == ID_USER ? "user"
+                                  : "record",
                 id_prefix(kind));
     return false;
 }
@@ -128,17 +132,6 @@ const char *public_base_url(struct api_req *r)
     return arena_printf(r->a, "http://%s", host && *host ? host : "localhost");
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes a form component (+ is a space, %XX a byte) into the arena; NULL on a bad
  * escape or a NUL byte. */
 static char *form_decode(struct arena *a, const char *s, size_t n)
@@ -148,8 +141,8 @@ static char *form_decode(struct arena *a, const char *s, size_t n)
         if (s[i] == '+') {
             *w++ = ' ';
         } else if (s[i] == '%') {
-            int hi = i + 1 < n ? hex_digit(s[i + 1]) : -1;
-            int lo = i + 2 < n ? hex_digit(s[i + 2]) : -1;
+            int hi = i + 1 < n ? text_hex_digit(s[i + 1]) : -1;
+            int lo = i + 2 < n ? text_hex_digit(s[i + 2]) : -1;
             if (hi < 0 || lo < 0 || (hi | lo) == 0)
                 return NULL;
             *w++ = (char)(hi * 16 + lo);
@@ -175,8 +168,8 @@ bool read_form(struct api_req *r, struct form_field *out, size_t *n)
                 return false;
             const char *name_end = eq ? eq : stop;
             out[*n].name = form_decode(r->a, p, (size_t)(name_end - p));
-            out[*n].value = eq ? form_decode(r->a, eq + 1, (size_t)(stop - eq - 1))
-                               : arena_strdup(r->a, "");
+            out[*n].value =
+                eq ? form_decode(r->a, eq + 1, (size_t)(stop - eq - 1)) : arena_strdup(r->a, "");
             if (!out[*n].name || !out[*n].value)
                 return false;
             (*n)++;
@@ -186,8 +179,7 @@ bool read_form(struct api_req *r, struct form_field *out, size_t *n)
     return true;
 }
 
-const char *form_get(struct api_req *r, const struct form_field *f, size_t n,
-                     const char *name)
+const char *form_get(struct api_req *r, const struct form_field *f, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp(f[i].name, name) == 0)

@@ -30,27 +30,6 @@ static struct validate_opts vopts(struct api_req *r)
 
 /* ---- JSON shapes of the records, as Salesforce shapes sObjects ---- */
 
-static json_t *id18_json(const char *id15)
-{
-    if (!id15 || !id15[0])
-        return json_null();
-    char id18[ID_LEN18 + 1];
-    id_to18(id15, id18);
-    return json_string(id18);
-}
-
-static json_t *date_json(int64_t ms)
-{
-    char d[CLOCK_ISO_LEN + 1];
-    clock_format(ms, d);
-    return json_string(d);
-}
-
-static json_t *text_json(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
 /* The sObject head: attributes, Id, IsDeleted and the system dates. */
 static json_t *sobject_new(struct api_req *r, const char *type, const char *id15,
                            int64_t created_ms, int64_t modified_ms)
@@ -64,16 +43,16 @@ static json_t *sobject_new(struct api_req *r, const char *type, const char *id15
                   arena_printf(r->a, "%s/sobjects/%s/%s", r->pc.api_root, type, id18)));
     json_object_set_new(o, "Id", json_string(id18));
     json_object_set_new(o, "IsDeleted", json_false());
-    json_object_set_new(o, "CreatedDate", date_json(created_ms));
-    json_object_set_new(o, "LastModifiedDate", date_json(modified_ms));
-    json_object_set_new(o, "SystemModstamp", date_json(modified_ms));
+    json_object_set_new(o, "CreatedDate", present_date(created_ms));
+    json_object_set_new(o, "LastModifiedDate", present_date(modified_ms));
+    json_object_set_new(o, "SystemModstamp", present_date(modified_ms));
     return o;
 }
 
 static json_t *gt_json(struct api_req *r, const struct group_template *t)
 {
     json_t *o = sobject_new(r, GT_TYPE, t->id, t->created_ms, t->modified_ms);
-    json_object_set_new(o, "CreatedById", id18_json(t->creator_id));
+    json_object_set_new(o, "CreatedById", present_id(t->creator_id));
     json_object_set_new(o, "DeveloperName", json_string(t->developer_name));
     json_object_set_new(o, "MasterLabel", json_string(t->master_label));
     json_object_set_new(o, "Language", json_string("en_US"));
@@ -90,18 +69,18 @@ static json_t *gt_json(struct api_req *r, const struct group_template *t)
 static json_t *lt_json(struct api_req *r, const struct link_template *t)
 {
     json_t *o = sobject_new(r, LT_TYPE, t->id, t->created_ms, t->modified_ms);
-    json_object_set_new(o, "ActionLinkGroupTemplateId", id18_json(t->group_template_id));
-    json_object_set_new(o, "ActionUrl", text_json(t->action_url));
-    json_object_set_new(o, "Headers", text_json(t->headers));
+    json_object_set_new(o, "ActionLinkGroupTemplateId", present_id(t->group_template_id));
+    json_object_set_new(o, "ActionUrl", present_text(t->action_url));
+    json_object_set_new(o, "Headers", present_text(t->headers));
     json_object_set_new(o, "IsConfirmationRequired", json_boolean(t->requires_confirmation));
     json_object_set_new(o, "IsGroupDefault", json_boolean(t->group_default));
-    json_object_set_new(o, "Label", text_json(t->label));
-    json_object_set_new(o, "LabelKey", text_json(t->label_key));
+    json_object_set_new(o, "Label", present_text(t->label));
+    json_object_set_new(o, "LabelKey", present_text(t->label_key));
     json_object_set_new(o, "LinkType", json_string(action_type_name(t->type)));
     json_object_set_new(o, "Method", json_string(method_name(t->method)));
     json_object_set_new(o, "Position", json_integer(t->position));
-    json_object_set_new(o, "RequestBody", text_json(t->request_body));
-    json_object_set_new(o, "UserAlias", text_json(t->user_alias));
+    json_object_set_new(o, "RequestBody", present_text(t->request_body));
+    json_object_set_new(o, "UserAlias", present_text(t->user_alias));
     json_object_set_new(o, "UserVisibility", json_string(visibility_name(t->visibility)));
     return o;
 }
@@ -109,7 +88,7 @@ static json_t *lt_json(struct api_req *r, const struct link_template *t)
 static void reply_created(struct api_req *r, const char *id15)
 {
     reply_json(r, 201,
-               json_pack("{s:o, s:b, s:[]}", "id", id18_json(id15), "success", 1, "errors"));
+               json_pack("{s:o, s:b, s:[]}", "id", present_id(id15), "success", 1, "errors"));
 }
 
 /* ---- loading ---- */

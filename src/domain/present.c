@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static json_t *id_json(const char *id15)
+json_t *present_id(const char *id15)
 {
     if (!id15 || !id15[0])
         return json_null();
@@ -16,14 +16,14 @@ static json_t *id_json(const char *id15)
     return json_string(id18);
 }
 
-static json_t *date_json(int64_t ms)
+json_t *present_date(int64_t ms)
 {
     char s[CLOCK_ISO_LEN + 1];
     clock_format(ms, s);
     return json_string(s);
 }
 
-static json_t *str_or_null(const char *s)
+json_t *present_text(const char *s)
 {
     return s ? json_string(s) : json_null();
 }
@@ -40,27 +40,27 @@ static json_t *link_definition(const struct link *k)
 {
     json_t *headers = json_array();
     for (size_t i = 0; i < k->n_headers; i++)
-        json_array_append_new(headers, json_pack("{s:s, s:s}", "name", k->headers[i].name,
-                                                 "value", k->headers[i].value));
+        json_array_append_new(headers, json_pack("{s:s, s:s}", "name", k->headers[i].name, "value",
+                                                 k->headers[i].value));
     json_t *o = json_object();
     json_object_set_new(o, "actionUrl", json_string(k->action_url));
-    json_object_set_new(o, "createdDate", date_json(k->created_ms));
-    json_object_set_new(o, "excludedUserId", id_json(k->excluded_user_id));
+    json_object_set_new(o, "createdDate", present_date(k->created_ms));
+    json_object_set_new(o, "excludedUserId", present_id(k->excluded_user_id));
     json_object_set_new(o, "groupDefault", json_boolean(k->group_default));
     json_object_set_new(o, "headers", headers);
-    json_object_set_new(o, "id", id_json(k->id));
+    json_object_set_new(o, "id", present_id(k->id));
     char label[300];
-    json_object_set_new(o, "label", json_string(labels_for_link(k->label_key, k->label,
-                                                                STATUS_NEW, label,
-                                                                sizeof(label))));
+    json_object_set_new(
+        o, "label",
+        json_string(labels_for_link(k->label_key, k->label, STATUS_NEW, label, sizeof(label))));
     json_object_set_new(o, "labelKey", json_string(k->label_key));
     json_object_set_new(o, "method", json_string(method_name(k->method)));
-    json_object_set_new(o, "modifiedDate", date_json(k->modified_ms));
-    json_object_set_new(o, "requestBody", str_or_null(k->request_body));
+    json_object_set_new(o, "modifiedDate", present_date(k->modified_ms));
+    json_object_set_new(o, "requestBody", present_text(k->request_body));
     json_object_set_new(o, "requiresConfirmation", json_boolean(k->requires_confirmation));
-    json_object_set_new(o, "templateId", id_json(k->template_id));
+    json_object_set_new(o, "templateId", present_id(k->template_id));
     json_object_set_new(o, "type", json_string(action_type_name(k->type)));
-    json_object_set_new(o, "userId", id_json(k->user_id));
+    json_object_set_new(o, "userId", present_id(k->user_id));
     return o;
 }
 
@@ -72,13 +72,13 @@ json_t *present_definition(const struct present_ctx *c, const struct group *g)
     json_t *o = json_object();
     json_object_set_new(o, "actionLinks", links);
     json_object_set_new(o, "category", json_string(category_name(g->category)));
-    json_object_set_new(o, "createdDate", date_json(g->created_ms));
+    json_object_set_new(o, "createdDate", present_date(g->created_ms));
     json_object_set_new(o, "executionsAllowed", json_string(policy_name(g->policy)));
     json_object_set_new(o, "expirationDate",
-                        g->expiration_ms ? date_json(g->expiration_ms) : json_null());
-    json_object_set_new(o, "id", id_json(g->id));
-    json_object_set_new(o, "modifiedDate", date_json(g->modified_ms));
-    json_object_set_new(o, "templateId", id_json(g->template_id));
+                        g->expiration_ms ? present_date(g->expiration_ms) : json_null());
+    json_object_set_new(o, "id", present_id(g->id));
+    json_object_set_new(o, "modifiedDate", present_date(g->modified_ms));
+    json_object_set_new(o, "templateId", present_id(g->template_id));
     json_object_set_new(o, "url", url_json(c, "action-link-group-definitions", g->id));
     return o;
 }
@@ -104,20 +104,20 @@ json_t *present_action(const struct present_ctx *c, const struct action_view *v)
         confirm = json_string(msg);
     }
     json_t *o = json_object();
-    json_object_set_new(o, "actionUrl", str_or_null(v->action_url));
+    json_object_set_new(o, "actionUrl", present_text(v->action_url));
     json_object_set_new(o, "apiName", json_null());
     json_object_set_new(o, "confirmationMessage", confirm);
     json_object_set_new(o, "createdRecords", json_array());
-    json_object_set_new(o, "executingUser", v->executing_user
-                                                ? present_user_summary(c, v->executing_user)
-                                                : json_null());
+    json_object_set_new(o, "executingUser",
+                        v->executing_user ? present_user_summary(c, v->executing_user)
+                                          : json_null());
     json_object_set_new(o, "groupDefault", json_boolean(k->group_default));
     json_object_set_new(o, "iconUrl", json_null());
-    json_object_set_new(o, "id", id_json(k->id));
+    json_object_set_new(o, "id", present_id(k->id));
     json_object_set_new(o, "label", json_string(label));
-    json_object_set_new(o, "modifiedDate", date_json(v->modified_ms));
+    json_object_set_new(o, "modifiedDate", present_date(v->modified_ms));
     json_object_set_new(o, "platformActionGroup",
-                        json_pack("{s:o, s:o}", "id", id_json(v->group->id), "url",
+                        json_pack("{s:o, s:o}", "id", present_id(v->group->id), "url",
                                   url_json(c, "action-link-groups", v->group->id)));
     json_object_set_new(o, "status", json_string(status_name(v->status)));
     json_object_set_new(o, "subtype", json_string(action_type_name(k->type)));
@@ -126,8 +126,7 @@ json_t *present_action(const struct present_ctx *c, const struct action_view *v)
     return o;
 }
 
-json_t *present_action_group(const struct present_ctx *c, const struct group *g,
-                             json_t *actions)
+json_t *present_action_group(const struct present_ctx *c, const struct group *g, json_t *actions)
 {
     int64_t modified = g->modified_ms;
     size_t i;
@@ -141,8 +140,8 @@ json_t *present_action_group(const struct present_ctx *c, const struct group *g,
     }
     json_t *o = json_object();
     json_object_set_new(o, "category", json_string(category_name(g->category)));
-    json_object_set_new(o, "id", id_json(g->id));
-    json_object_set_new(o, "modifiedDate", date_json(modified));
+    json_object_set_new(o, "id", present_id(g->id));
+    json_object_set_new(o, "modifiedDate", present_date(modified));
     json_object_set_new(o, "platformActions", actions);
     json_object_set_new(o, "url", url_json(c, "action-link-groups", g->id));
     return o;

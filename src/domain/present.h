@@ -26,9 +26,13 @@ struct action_view {
 
 json_t *present_action(const struct present_ctx *c, const struct action_view *v);
 /* A Platform Action Group holding the given actions (stolen references). */
-json_t *present_action_group(const struct present_ctx *c, const struct group *g,
-                             json_t *actions);
+json_t *present_action_group(const struct present_ctx *c, const struct group *g, json_t *actions);
 json_t *present_user_summary(const struct present_ctx *c, const struct user *u);
+/* Small shapes: an id in its 18-character form (null for ""), a date, a string or null. */
+json_t *present_id(const char *id15);
+json_t *present_date(int64_t ms);
+json_t *present_text(const char *s);
+
 /* A one-element error array [{"errorCode","message"}]. */
 json_t *present_error(const char *code, const char *message);
 

@@ -7,19 +7,18 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *const var_names[] = {"actionLinkId", "actionLinkGroupId", "communityId",
-                                        "communityUrl", "orgId",             "userId",
-                                        "callbackToken", "callbackUrl"};
+static const char *const var_names[] = {
+    "actionLinkId", "actionLinkGroupId", "communityId", "communityUrl", "orgId",
+    "userId",       "callbackToken",     "callbackUrl"};
 enum { VAR_COUNT = sizeof(var_names) / sizeof(var_names[0]) };
 
 static bool name_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.';
 }
 
-/* Finds the next placeholder at or after p: sets *start, *name, *name_len; NULL if none. */
-static const char *next_var(const char *p, const char **name, size_t *name_len)
+const char *render_next_var(const char *p, const char **name, size_t *name_len)
 {
     for (const char *s = strstr(p, "{!"); s; s = strstr(s + 1, "{!")) {
         const char *n = s + 2, *q = n;
@@ -46,7 +45,8 @@ bool render_check(const char *s, char *bad, size_t cap)
 {
     const char *name;
     size_t len;
-    for (const char *v = next_var(s, &name, &len); v; v = next_var(name + len + 1, &name, &len)) {
+    for (const char *v = render_next_var(s, &name, &len); v;
+         v = render_next_var(name + len + 1, &name, &len)) {
         if (var_index(name, len) < 0) {
             if (cap == 0)
                 return false;
@@ -61,9 +61,9 @@ bool render_check(const char *s, char *bad, size_t cap)
 
 static const char *var_value(const struct render_ctx *c, int i)
 {
-    const char *v[] = {c->action_link_id, c->action_link_group_id, c->community_id,
-                       c->community_url,  c->org_id,               c->user_id,
-                       c->callback_token, c->callback_url};
+    const char *v[] = {
+        c->action_link_id, c->action_link_group_id, c->community_id, c->community_url, c->org_id,
+        c->user_id,        c->callback_token,       c->callback_url};
     return v[i] ? v[i] : "";
 }
 
@@ -90,7 +90,7 @@ char *render_text(struct arena *a, const char *s, const struct render_ctx *ctx, 
     buf_init(&b, 0);
     const char *p = s, *name;
     size_t len;
-    for (const char *v = next_var(p, &name, &len); v; v = next_var(p, &name, &len)) {
+    for (const char *v = render_next_var(p, &name, &len); v; v = render_next_var(p, &name, &len)) {
         buf_append(&b, p, (size_t)(v - p));
         int i = var_index(name, len);
         if (i < 0)

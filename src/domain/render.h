@@ -21,6 +21,9 @@ struct render_ctx {
     const char *callback_url;
 };
 
+/* The next placeholder {!name} at or after p (name: letters, digits, '_', '.'): returns
+ * where it starts and sets *name and *name_len; NULL if there is none. */
+const char *render_next_var(const char *p, const char **name, size_t *name_len);
 /* Checks that every {!name} in s is a known context variable. On an unknown one, writes
  * its name (truncated to cap) to bad and returns false. */
 bool render_check(const char *s, char *bad, size_t cap);

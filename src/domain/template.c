@@ -39,22 +39,6 @@ static bool name_char(char c)
            c == '.';
 }
 
-/* The next {!name} at or after p, as render.c reads them; NULL if none. */
-static const char *next_var(const char *p, const char **name, size_t *len)
-{
-    for (const char *s = strstr(p, "{!"); s; s = strstr(s + 1, "{!")) {
-        const char *n = s + 2, *q = n;
-        while (name_char(*q))
-            q++;
-        if (q > n && *q == '}') {
-            *name = n;
-            *len = (size_t)(q - n);
-            return s;
-        }
-    }
-    return NULL;
-}
-
 /* Whether the placeholder name is a binding; then *key and *key_len name its key. */
 static bool binding_key(const char *name, size_t len, const char **key, size_t *key_len)
 {
@@ -84,7 +68,7 @@ static char *bind(struct arena *a, const char *s, const struct template_bindings
     size_t out_len = 0;
     const char *p = s, *name, *key;
     size_t len, key_len;
-    for (const char *v = next_var(p, &name, &len); v; v = next_var(p, &name, &len)) {
+    for (const char *v = render_next_var(p, &name, &len); v; v = render_next_var(p, &name, &len)) {
         out_len += (size_t)(v - p);
         if (binding_key(name, len, &key, &key_len)) {
             const struct template_binding *x = b ? find_binding(b, key, key_len) : NULL;
@@ -105,7 +89,7 @@ static char *bind(struct arena *a, const char *s, const struct template_bindings
     out_len += strlen(p);
     char *out = arena_alloc(a, out_len + 1), *w = out;
     p = s;
-    for (const char *v = next_var(p, &name, &len); v; v = next_var(p, &name, &len)) {
+    for (const char *v = render_next_var(p, &name, &len); v; v = render_next_var(p, &name, &len)) {
         memcpy(w, p, (size_t)(v - p));
         w += v - p;
         const char *text = v;
@@ -142,16 +126,16 @@ static bool keys_subset(const char *s, const char *const *old, size_t n_old, cha
 {
     const char *name, *key;
     size_t len, key_len;
-    for (const char *v = s ? next_var(s, &name, &len) : NULL; v;
-         v = next_var(name + len + 1, &name, &len)) {
+    for (const char *v = s ? render_next_var(s, &name, &len) : NULL; v;
+         v = render_next_var(name + len + 1, &name, &len)) {
         if (!binding_key(name, len, &key, &key_len))
             continue;
         bool found = false;
         for (size_t i = 0; !found && i < n_old; i++) {
             const char *oname, *okey;
             size_t olen, okey_len;
-            for (const char *ov = old[i] ? next_var(old[i], &oname, &olen) : NULL; ov && !found;
-                 ov = next_var(oname + olen + 1, &oname, &olen))
+            for (const char *ov = old[i] ? render_next_var(old[i], &oname, &olen) : NULL;
+                 ov && !found; ov = render_next_var(oname + olen + 1, &oname, &olen))
                 found = binding_key(oname, olen, &okey, &okey_len) && okey_len == key_len &&
                         memcmp(okey, key, key_len) == 0;
         }
@@ -173,14 +157,6 @@ static size_t utf8_chars(const char *s)
     for (; *s; s++)
         n += ((unsigned char)*s & 0xc0) != 0x80;
     return n;
-}
-
-static bool has_control(const char *s, bool allow_tab)
-{
-    for (; *s; s++)
-        if (((unsigned char)*s < 0x20 && !(allow_tab && *s == '\t')) || *s == 0x7f)
-            return true;
-    return false;
 }
 
 static enum err check_vars(const char *s, const char *field, struct validate_error *e)
@@ -289,7 +265,7 @@ static enum err check_name(const char *s, const char *field, struct validate_err
         return fail(e, ERR_INPUT, "%s: is required", field);
     if (utf8_chars(s) > TEMPLATE_MAX_NAME)
         return fail(e, ERR_INPUT, "%s: must be at most %d characters", field, TEMPLATE_MAX_NAME);
-    if (has_control(s, false))
+    if (validate_has_control(s, false))
         return fail(e, ERR_INPUT, "%s: must not contain control characters", field);
     return ERR_OK;
 }
@@ -422,7 +398,7 @@ enum err template_headers_parse(const char *text, const char *field, struct aren
         if (strlen(value) > VALIDATE_MAX_HEADER_VALUE)
             return fail(e, ERR_INPUT, "%s: line %zu: a value must be at most %d bytes", field,
                         line_no, VALIDATE_MAX_HEADER_VALUE);
-        if (has_control(value, true))
+        if (validate_has_control(value, true))
             return fail(e, ERR_INPUT,
                         "%s: line %zu: a value must not contain control "
                         "characters",
@@ -513,11 +489,11 @@ enum err template_link_check(const struct link_template *t, const struct validat
             r = fail(e, ERR_INPUT, "UserAlias: must be at most %d bytes", TEMPLATE_MAX_ALIAS);
             goto out;
         }
-        if (has_control(t->user_alias, false)) {
+        if (validate_has_control(t->user_alias, false)) {
             r = fail(e, ERR_INPUT, "UserAlias: must not contain control characters");
             goto out;
         }
-        if (next_var(unbound(&a, t->user_alias), &name, &len)) {
+        if (render_next_var(unbound(&a, t->user_alias), &name, &len)) {
             r = fail(e, ERR_INPUT, "UserAlias: only {!Bindings.key} variables are allowed");
             goto out;
         }
@@ -800,7 +776,7 @@ enum err template_render_link(const struct link_template *lt, const struct templ
                         "%s: the value of %s must be at most %d bytes with its "
                         "bindings",
                         field, k->headers[i].name, VALIDATE_MAX_HEADER_VALUE);
-        if (has_control(v, true))
+        if (validate_has_control(v, true))
             return fail(e, ERR_INPUT,
                         "%s: the value of %s must not contain control "
                         "characters (from templateBindings)",

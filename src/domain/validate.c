@@ -97,7 +97,7 @@ static enum err enum_field(const json_t *o, const char *name, const char *path,
     return ERR_OK;
 }
 
-static bool has_control(const char *s, bool allow_tab)
+bool validate_has_control(const char *s, bool allow_tab)
 {
     for (; *s; s++)
         if (((unsigned char)*s < 0x20 && !(allow_tab && *s == '\t')) || *s == 0x7f)
@@ -123,8 +123,7 @@ static enum err check_url(const char *url, const char *path, const struct valida
         return fail(e, ERR_INPUT, "%s: must be at most %d bytes", path, VALIDATE_MAX_URL);
     for (const char *p = url; *p; p++)
         if ((unsigned char)*p <= 0x20 || *p == 0x7f)
-            return fail(e, ERR_INPUT, "%s: must not contain spaces or control characters",
-                        path);
+            return fail(e, ERR_INPUT, "%s: must not contain spaces or control characters", path);
     const char *rest = NULL;
     if (strncasecmp(url, "https://", 8) == 0)
         rest = url + 8;
@@ -206,8 +205,10 @@ static enum err read_headers(const json_t *l, const char *p, struct arena *a, st
         const json_t *h = json_array_get(hs, i);
         const json_t *name = json_object_get(h, "name"), *value = json_object_get(h, "value");
         if (!json_is_object(h) || !json_is_string(name) || !json_is_string(value))
-            return fail(e, ERR_INPUT, "%s.headers[%zu]: must be {\"name\": string, "
-                                      "\"value\": string}", p, i);
+            return fail(e, ERR_INPUT,
+                        "%s.headers[%zu]: must be {\"name\": string, "
+                        "\"value\": string}",
+                        p, i);
         const char *nm = json_string_value(name), *val = json_string_value(value);
         if (!validate_header_name(nm))
             return fail(e, ERR_INPUT, "%s.headers[%zu].name: is not a valid header name", p, i);
@@ -218,9 +219,9 @@ static enum err read_headers(const json_t *l, const char *p, struct arena *a, st
         if (json_string_length(value) > VALIDATE_MAX_HEADER_VALUE)
             return fail(e, ERR_INPUT, "%s.headers[%zu].value: must be at most %d bytes", p, i,
                         VALIDATE_MAX_HEADER_VALUE);
-        if (strlen(val) != json_string_length(value) || has_control(val, true))
-            return fail(e, ERR_INPUT,
-                        "%s.headers[%zu].value: must not contain control characters", p, i);
+        if (strlen(val) != json_string_length(value) || validate_has_control(val, true))
+            return fail(e, ERR_INPUT, "%s.headers[%zu].value: must not contain control characters",
+                        p, i);
         char vp[96];
         snprintf(vp, sizeof(vp), "%s.headers[%zu].value", p, i);
         enum err r = check_vars(val, vp, e);
@@ -302,8 +303,7 @@ static enum err read_link(const json_t *l, size_t index, const struct validate_o
             return fail(e, ERR_INPUT, "%s: must be at most %d bytes", PATH("requestBody"),
                         VALIDATE_MAX_BODY);
         if (strlen(json_string_value(body)) != json_string_length(body))
-            return fail(e, ERR_INPUT, "%s: must not contain NUL characters",
-                        PATH("requestBody"));
+            return fail(e, ERR_INPUT, "%s: must not contain NUL characters", PATH("requestBody"));
         if ((r = check_vars(json_string_value(body), PATH("requestBody"), e)))
             return r;
         k->request_body = json_string_value(body);
@@ -320,15 +320,15 @@ static enum err read_link(const json_t *l, size_t index, const struct validate_o
     return ERR_OK;
 }
 
-enum err validate_group_input(const json_t *body, const struct validate_opts *o,
-                              struct arena *a, struct group *g, struct validate_error *e)
+enum err validate_group_input(const json_t *body, const struct validate_opts *o, struct arena *a,
+                              struct group *g, struct validate_error *e)
 {
     if (!json_is_object(body))
         return fail(e, ERR_INPUT, "body: must be a JSON object");
     int x = 0;
     enum err r;
-    if ((r = enum_field(body, "category", "category", category_from_name,
-                        "Primary, Overflow", &x, e)))
+    if ((r = enum_field(body, "category", "category", category_from_name, "Primary, Overflow", &x,
+                        e)))
         return r;
     g->category = (enum category)x;
     if ((r = enum_field(body, "executionsAllowed", "executionsAllowed", policy_from_name,
@@ -341,8 +341,9 @@ enum err validate_group_input(const json_t *body, const struct validate_opts *o,
         return fail(e, ERR_INPUT, "expirationDate: is required");
     int64_t ms;
     if (!json_is_string(exp) || !clock_parse(json_string_value(exp), &ms))
-        return fail(e, ERR_INPUT, "expirationDate: must be an ISO 8601 date-time such as "
-                                  "2026-11-28T10:15:30.000Z");
+        return fail(e, ERR_INPUT,
+                    "expirationDate: must be an ISO 8601 date-time such as "
+                    "2026-11-28T10:15:30.000Z");
     if (ms <= o->now_ms)
         return fail(e, ERR_INPUT, "expirationDate: must be in the future");
     if (ms > o->now_ms + (int64_t)VALIDATE_MAX_DAYS * 86400 * 1000)
@@ -367,11 +368,14 @@ enum err validate_group_input(const json_t *body, const struct validate_opts *o,
         if ((r = read_link(json_array_get(links, i), i, o, a, k, e)))
             return r;
         if (k->group_default && ++defaults > 1)
-            return fail(e, ERR_INPUT, "actionLinks[%zu].groupDefault: at most one link of a "
-                                      "group may be the default", i);
+            return fail(e, ERR_INPUT,
+                        "actionLinks[%zu].groupDefault: at most one link of a "
+                        "group may be the default",
+                        i);
         if (g->policy == POLICY_UNLIMITED && action_is_api(k->type))
-            return fail(e, ERR_INPUT, "executionsAllowed: Unlimited is not allowed with %s "
-                                      "links (actionLinks[%zu])",
+            return fail(e, ERR_INPUT,
+                        "executionsAllowed: Unlimited is not allowed with %s "
+                        "links (actionLinks[%zu])",
                         action_type_name(k->type), i);
     }
     g->n_links = n;

@@ -29,8 +29,8 @@ struct validate_error {
 /* Reads a group definition input into g (ids, creator, app and times left for the
  * caller). Strings in g point into the arena or into body; both must outlive g.
  * Returns ERR_OK, ERR_INPUT or ERR_ID with e->msg filled in. */
-enum err validate_group_input(const json_t *body, const struct validate_opts *o,
-                              struct arena *a, struct group *g, struct validate_error *e);
+enum err validate_group_input(const json_t *body, const struct validate_opts *o, struct arena *a,
+                              struct group *g, struct validate_error *e);
 
 /* The actionUrl rules of SPEC 4.1 (https, http only with allow_http, or /services/; at
  * most VALIDATE_MAX_URL bytes; a host; no spaces or control characters; only known
@@ -39,6 +39,8 @@ enum err validate_action_url(const char *url, const char *field, const struct va
                              struct validate_error *e);
 /* A JSON boolean, or the strings "true"/"false" (SPEC 2). Returns false if v is neither. */
 bool validate_bool(const json_t *v, bool *out);
+/* Whether s holds a control character (tab allowed when allow_tab). */
+bool validate_has_control(const char *s, bool allow_tab);
 /* Whether s is an HTTP header field name (an RFC 9110 token). */
 bool validate_header_name(const char *s);
 /* Depth of the deepest array/object nesting in a JSON text, not counting brackets in

@@ -9,6 +9,7 @@
 #include "http/server.h"
 
 #include "core/buf.h"
+#include "core/text.h"
 #include "core/log.h"
 
 #include <arpa/inet.h>
@@ -48,10 +49,10 @@ struct http_stream {
     void *ctx;
     pthread_mutex_t mu; /* guards everything below */
     struct buf pending;
-    bool suspended; /* the connection waits for data */
-    bool ending;    /* send what is pending, then end */
-    bool closed;    /* the connection is gone */
-    int refs;       /* the server's and the pusher's */
+    bool suspended;                  /* the connection waits for data */
+    bool ending;                     /* send what is pending, then end */
+    bool closed;                     /* the connection is gone */
+    int refs;                        /* the server's and the pusher's */
     struct http_stream *prev, *next; /* in the server's list; guarded by server->streams_mu */
 };
 
@@ -92,8 +93,7 @@ const char *http_client_addr(const struct http_request *r)
         if (sa->sa_family == AF_INET)
             inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, text, sizeof(text));
         else if (sa->sa_family == AF_INET6)
-            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, text,
-                      sizeof(text));
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, text, sizeof(text));
     }
     return arena_strdup(r->arena, text);
 }
@@ -266,9 +266,9 @@ static enum MHD_Result queue(struct http_conn *c)
         MHD_destroy_response(m);
         return ok;
     }
-    struct MHD_Response *m = MHD_create_response_from_buffer(
-        r->body_len, r->body ? r->body : (void *)"", r->body ? MHD_RESPMEM_MUST_FREE
-                                                             : MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *m =
+        MHD_create_response_from_buffer(r->body_len, r->body ? r->body : (void *)"",
+                                        r->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!m)
         return MHD_NO;
     r->body = NULL; /* owned by MHD now */
@@ -341,9 +341,8 @@ static bool enqueue(struct http_server *s, struct http_conn *c)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *mhd, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     struct http_server *s = cls;
@@ -416,17 +415,6 @@ static void on_completed(void *cls, struct MHD_Connection *mhd, void **con_cls,
     *con_cls = NULL;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes in place, except %00: a NUL would cut the path short and route the
  * request somewhere else. */
 static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
@@ -436,7 +424,7 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
     char *w = s;
     for (const char *p = s; *p; p++) {
         int hi, lo;
-        if (p[0] == '%' && (hi = hexval(p[1])) >= 0 && (lo = hexval(p[2])) >= 0 &&
+        if (p[0] == '%' && (hi = text_hex_digit(p[1])) >= 0 && (lo = text_hex_digit(p[2])) >= 0 &&
             (hi | lo) != 0) {
             *w++ = (char)(hi * 16 + lo);
             p += 2;
@@ -464,8 +452,7 @@ struct http_server *http_open(const struct http_opts *o, http_handler_cb handler
 {
     struct sockaddr_storage addr;
     memset(&addr, 0, sizeof(addr));
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     struct sockaddr_in *v4 = (struct sockaddr_in *)&addr;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&addr;
     if (inet_pton(AF_INET, o->host, &v4->sin_addr) == 1) {
@@ -500,13 +487,13 @@ struct http_server *http_open(const struct http_opts *o, http_handler_cb handler
     s->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->io_threads > 0 ? o->io_threads : 1),
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)20000, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)120, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
-        s, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)20000, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+        MHD_OPTION_END);
     if (!s->mhd) {
-        snprintf(why, why_len, "cannot listen on %s:%d (in use, or not an address here?)",
-                 o->host, o->port);
+        snprintf(why, why_len, "cannot listen on %s:%d (in use, or not an address here?)", o->host,
+                 o->port);
         http_close(s);
         return NULL;
     }

@@ -7,7 +7,12 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev libssl-dev
   libcmocka-dev python3 curl
+  chromium # the browser tests of the page (driven by playwright-core from npm)
 )
+# `install-deps.sh bench` (make bench): the load generator and the nginx anchor too.
+if [ "${1:-}" = bench ]; then
+  packages+=(wrk nginx-light)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -202,6 +202,11 @@ static void join(struct events *ev, struct subscriber *s)
         after = upto == n ? events[n - 1].seq : ev->cursor;
         arena_cleanup(&a);
     }
+    /* An id line with no data sets the client's last event id without an event: a client
+     * that reconnects before its first event still resumes from here. */
+    char mark[48];
+    int n = snprintf(mark, sizeof(mark), "id: %lld\n\n", (long long)ev->cursor);
+    http_stream_push(s->stream, mark, (size_t)n);
     s->next = ev->subs;
     ev->subs = s;
 }

@@ -33,6 +33,8 @@ enum err store_events_since(struct store *s, int64_t after, size_t limit, struct
             e->created_ms = sqlite3_column_int64(st, 4);
         }
         r = *n == limit || rc == SQLITE_DONE ? ERR_OK : ERR_UNAVAILABLE;
+        if (*n == 0)
+            *out = NULL;
         sq_done_stmt(st);
     }
     sq_reader_put(s, c);

@@ -34,8 +34,9 @@ enum { STORE_KEY_HEX = 64 };
  * the database so that every node shares it. */
 const char *store_signing_key(const struct store *s);
 /* Reads by the calling thread between begin and end see one consistent snapshot of the
- * database, and cost less than the same reads one by one. Nestable. Not for a thread that
- * writes in between and then reads what it wrote — end the snapshot first. */
+ * database (taken at the first read), and cost less than the same reads one by one.
+ * Nestable. Not for a thread that writes in between and then reads what it wrote — end
+ * the snapshot first. */
 void store_snapshot_begin(struct store *s);
 void store_snapshot_end(struct store *s);
 /* Whether the database answers. */
@@ -107,7 +108,8 @@ enum err store_execution_update(struct store *s, const char *execution_id, enum 
 enum err store_gtemplate_create(struct store *s, const struct group_template *t);
 enum err store_gtemplate_get(struct store *s, const char *id, struct arena *a,
                              struct group_template *out);
-/* Writes every field of t over the stored record. ERR_NOT_FOUND, ERR_EXISTS. */
+/* Writes the fields a client may change (not the id, creator or creation time) over the
+ * stored record. ERR_NOT_FOUND, ERR_EXISTS. */
 enum err store_gtemplate_update(struct store *s, const struct group_template *t);
 /* Deletes the group template, its link templates, and every group made from it (with
  * what store_group_delete removes). ERR_NOT_FOUND if absent. */
@@ -129,7 +131,8 @@ struct link_render {
     size_t n_headers;
     const char *request_body;
 };
-/* Writes every field of t over the stored record and, in the same transaction, the new
+/* Writes the fields a client may change over the stored record and, in the same
+ * transaction, the new
  * texts of the links made from it (SPEC 8: edits apply to groups already made).
  * ERR_NOT_FOUND if absent. */
 enum err store_ltemplate_update(struct store *s, const struct link_template *t,

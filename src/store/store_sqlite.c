@@ -262,15 +262,43 @@ void sq_done_stmt(sqlite3_stmt *st)
     sqlite3_clear_bindings(st);
 }
 
-/* Each thread that reads gets a connection of its own, kept in a thread-local slot: no
- * lock on the way to a read, and a snapshot (a read transaction) can span several reads
- * of one request. A thread reading from a second store at once shares the pool. */
+/* Each thread that reads gets a connection of its own per store, kept in thread-local
+ * slots: no lock on the way to a read, and a snapshot (a read transaction) can span
+ * several reads of one request. A slot names its store by serial, so a slot of a closed
+ * store is never used again (its connection was freed with the store). */
 static _Atomic uint64_t next_serial = 1;
-static __thread struct {
-    uint64_t serial; /* of the store the connection belongs to */
+enum { TL_SLOTS = 4 };
+static __thread struct tl_slot {
+    uint64_t serial;
     struct conn *c;
     int snapshot_depth;
-} mine;
+    uint64_t used;
+} tl[TL_SLOTS];
+static __thread uint64_t tl_clock;
+
+static struct tl_slot *tl_find(const struct store *s)
+{
+    for (int i = 0; i < TL_SLOTS; i++)
+        if (tl[i].c && tl[i].serial == s->serial) {
+            tl[i].used = ++tl_clock;
+            return &tl[i];
+        }
+    return NULL;
+}
+
+/* A slot to give to a new connection: an empty one, else the least recently used one
+ * that is not in a snapshot (its connection stays with its store, unused). */
+static struct tl_slot *tl_free_slot(void)
+{
+    struct tl_slot *best = NULL;
+    for (int i = 0; i < TL_SLOTS; i++) {
+        if (!tl[i].c)
+            return &tl[i];
+        if (tl[i].snapshot_depth == 0 && (!best || tl[i].used < best->used))
+            best = &tl[i];
+    }
+    return best;
+}
 
 static struct conn *pool_get(struct store *s)
 {
@@ -298,13 +326,13 @@ static struct conn *pool_get(struct store *s)
 
 struct conn *sq_reader_get(struct store *s)
 {
-    if (mine.c && mine.serial == s->serial)
-        return mine.c;
-    if (mine.c)
-        return pool_get(s); /* this thread's own belongs to another store */
-    pthread_mutex_lock(&s->pool_mu);
+    struct tl_slot *slot = tl_find(s);
+    if (slot)
+        return slot->c;
+    slot = tl_free_slot();
     struct conn *c = NULL;
-    if (s->n_readers < MAX_READERS - MAX_SHARED) {
+    pthread_mutex_lock(&s->pool_mu);
+    if (slot && s->n_readers < MAX_READERS - MAX_SHARED) {
         char why[256];
         if ((c = conn_open(s->path, why, sizeof(why))))
             s->readers[s->n_readers++] = c;
@@ -315,15 +343,14 @@ struct conn *sq_reader_get(struct store *s)
     if (!c)
         return pool_get(s);
     c->next = NULL;
-    mine.serial = s->serial;
-    mine.c = c;
-    mine.snapshot_depth = 0;
+    *slot = (struct tl_slot){.serial = s->serial, .c = c, .used = ++tl_clock};
     return c;
 }
 
 void sq_reader_put(struct store *s, struct conn *c)
 {
-    if (c == mine.c && mine.serial == s->serial)
+    struct tl_slot *slot = tl_find(s);
+    if (slot && slot->c == c)
         return;
     pthread_mutex_lock(&s->pool_mu);
     c->next = s->free_readers;
@@ -347,20 +374,22 @@ static bool step_static(struct conn *c, const char *sql)
 void store_snapshot_begin(struct store *s)
 {
     struct conn *c = sq_reader_get(s);
-    if (c != mine.c) {
+    struct tl_slot *slot = tl_find(s);
+    if (!slot || slot->c != c) {
         sq_reader_put(s, c); /* no connection of our own: reads stay one by one */
         return;
     }
-    if (mine.snapshot_depth++ == 0 && !step_static(c, "BEGIN"))
-        mine.snapshot_depth = 0;
+    if (slot->snapshot_depth++ == 0 && !step_static(c, "BEGIN"))
+        slot->snapshot_depth = 0;
 }
 
 void store_snapshot_end(struct store *s)
 {
-    if (!mine.c || mine.serial != s->serial || mine.snapshot_depth == 0)
+    struct tl_slot *slot = tl_find(s);
+    if (!slot || slot->snapshot_depth == 0)
         return;
-    if (--mine.snapshot_depth == 0 && !step_static(mine.c, "COMMIT"))
-        sqlite3_exec(mine.c->db, "ROLLBACK", NULL, NULL, NULL);
+    if (--slot->snapshot_depth == 0 && !step_static(slot->c, "COMMIT"))
+        sqlite3_exec(slot->c->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 /* ---- binding and reading helpers ---- */
@@ -1275,7 +1304,7 @@ enum err store_callouts_start(struct store *s, const char *owner, int64_t now_ms
 {
     struct start_arg x = {.owner = owner, .now_ms = now_ms, .room = room, .a = a};
     enum err r = sq_submit(s, w_callouts_start, &x);
-    *out = r ? NULL : x.out;
+    *out = r || !x.n ? NULL : x.out;
     *n = r ? 0 : x.n;
     return r;
 }

@@ -1793,6 +1793,1868 @@ static void test_reopen_sees_everything(void **state)
     assert_err(store_execution_create(f->s, &again, NULL, NULL), ERR_CONFLICT);
 }
 
+/* ======================================================================================
+ * The callout queue
+ * ====================================================================================== */
+
+enum {
+    STALE_MS = 10000,  /* how long a node may go without a heartbeat */
+    QUEUE_ROOM = 1000, /* room enough for every callout a case queues */
+    N_QUEUED = 96,     /* callouts raced for */
+    N_CLAIMERS = 16,   /* threads racing for them */
+    CLAIM_EACH = 3,    /* the room each claimer asks for at a time */
+    N_SCHEDULED = 10,  /* callouts of the room case */
+};
+
+static const char *fresh_owner(struct arena *a)
+{
+    char id[ID_LEN + 1];
+    id_new(ID_EXECUTION, id);
+    return arena_printf(a, "node-%s", id);
+}
+
+/* Starts and ends every callout queued so far (an earlier case's, in a database that
+ * cases share) without touching their executions, so that a case sees only its own. */
+static void drain_queue(struct fixture *f)
+{
+    const char *owner = fresh_owner(&f->a);
+    int64_t now = clock_now_ms();
+    struct callout_room room = {.limit = QUEUE_ROOM, .per_host = QUEUE_ROOM};
+    for (int round = 0;; round++) {
+        struct callout *got;
+        size_t n;
+        if (round == 100)
+            fail_msg("the queue does not drain: started callouts are handed out again");
+        assert_err(store_callouts_start(f->s, owner, now, &room, &f->a, &got, &n), ERR_OK);
+        if (n == 0)
+            break;
+        struct callout_end *ends = arena_alloc(&f->a, n * sizeof(*ends));
+        for (size_t i = 0; i < n; i++) {
+            id_copy(ends[i].execution_id, got[i].execution_id);
+            ends[i].status = STATUS_PENDING;
+            ends[i].scrubbed_url = "https://drained.invalid/";
+        }
+        assert_err(store_callouts_finish(f->s, owner, now, ends, n), ERR_OK);
+    }
+    assert_int_equal(counts(f->s).queued, 0);
+}
+
+/* Queues a callout to host for a new execution of g (in a scope of its own) made at
+ * created_ms; *c gets the callout as queued. */
+static struct execution enqueue(struct fixture *f, const struct group *g, int64_t created_ms,
+                                const char *host, struct callout *c)
+{
+    char scope[ID_LEN + 1];
+    id_new(ID_USER, scope);
+    struct execution e = make_exec(g, 0, scope, scope, STATUS_PENDING);
+    e.created_ms = created_ms;
+    e.modified_ms = created_ms;
+    struct callout co = make_callout(&e);
+    co.host = host;
+    co.url = arena_printf(&f->a, "%s/hook/%s?token=secret-%s", host, e.id, e.id);
+    co.created_ms = created_ms;
+    assert_err(store_execution_create(f->s, &e, &co, NULL), ERR_OK);
+    if (c)
+        *c = co;
+    return e;
+}
+
+static void assert_callout_eq(const struct callout *want, const struct callout *got)
+{
+    assert_string_equal(want->execution_id, got->execution_id);
+    assert_int_equal(want->type, got->type);
+    assert_string_equal(want->user_id, got->user_id);
+    assert_string_equal(want->app_id, got->app_id);
+    assert_int_equal(want->method, got->method);
+    assert_string_equal(want->url, got->url);
+    assert_string_equal(want->host, got->host);
+    assert_int_equal(want->n_headers, got->n_headers);
+    for (size_t i = 0; i < want->n_headers; i++) {
+        assert_string_equal(want->headers[i].name, got->headers[i].name);
+        assert_string_equal(want->headers[i].value, got->headers[i].value);
+    }
+    assert_str_or_null(want->body, got->body);
+    assert_int_equal(want->created_ms, got->created_ms);
+}
+
+/* Starts callouts for owner and checks that exactly the executions in want (in that
+ * order) were handed out. */
+static void start_expect(struct fixture *f, const char *owner, int64_t now_ms,
+                         const struct callout_room *room, const struct execution *const *want,
+                         size_t n_want)
+{
+    struct callout *got;
+    size_t n = 99;
+    assert_err(store_callouts_start(f->s, owner, now_ms, room, &f->a, &got, &n), ERR_OK);
+    if (n != n_want) {
+        for (size_t i = 0; i < n; i++)
+            print_message("handed out %s (created %lld)\n", got[i].execution_id,
+                          (long long)got[i].created_ms);
+        fail_msg("%zu callouts handed out, want %zu", n, n_want);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(got[i].execution_id, want[i]->id) != 0)
+            fail_msg("callout %zu: got %s (created %lld), want %s (created %lld)", i,
+                     got[i].execution_id, (long long)got[i].created_ms, want[i]->id,
+                     (long long)want[i]->created_ms);
+}
+
+static struct execution exec_now(struct fixture *f, const struct execution *e)
+{
+    struct execution got;
+    assert_err(store_execution_get(f->s, e->group_id, e->scope_user_id, &f->a, &got), ERR_OK);
+    return got;
+}
+
+/* The execution as it was created, and moved since to status at now_ms with diagnostic. */
+static void assert_exec_moved(struct fixture *f, const struct execution *e, enum status status,
+                              int64_t now_ms, const char *diagnostic)
+{
+    struct execution want = *e;
+    want.status = status;
+    want.modified_ms = now_ms;
+    want.diagnostic = diagnostic;
+    struct execution got = exec_now(f, e);
+    assert_exec_eq(&want, &got);
+}
+
+static int64_t events_last(struct store *s)
+{
+    int64_t seq = -1;
+    assert_err(store_events_last(s, &seq), ERR_OK);
+    assert_true(seq >= 0);
+    return seq;
+}
+
+/* How many events were made after seq (at most QUEUE_ROOM). */
+static size_t events_after(struct fixture *f, int64_t seq)
+{
+    struct status_event *ev;
+    size_t n;
+    assert_err(store_events_since(f->s, seq, QUEUE_ROOM, &f->a, &ev, &n), ERR_OK);
+    return n;
+}
+
+/* A callout is stored whole with its execution, and handed out as it was queued, oldest
+ * first (not in the order queued), each exactly once. */
+static void test_callouts_start_oldest_first(void **state)
+{
+    struct fixture *f = *state;
+    drain_queue(f);
+    struct group g = add_group(f, 2, POLICY_ONCE_PER_USER);
+    const char *host = "https://api.example.com:443";
+    int64_t base = clock_now_ms() - HOUR_MS;
+    static const int order[] = {4, 2, 0, 3, 1}; /* queued in this order of age */
+    struct execution e[5];
+    struct callout c[5];
+    struct callout_counts before = counts(f->s);
+    for (size_t i = 0; i < 5; i++) {
+        int k = order[i];
+        e[k] = enqueue(f, &g, base + k, host, &c[k]);
+    }
+    /* one with no headers and no body, another type and method */
+    char scope[ID_LEN + 1];
+    id_new(ID_USER, scope);
+    struct execution bare = make_exec(&g, 1, scope, scope, STATUS_PENDING);
+    bare.created_ms = bare.modified_ms = base + 10;
+    struct callout cb = make_callout(&bare);
+    cb.type = ACTION_API_ASYNC;
+    cb.method = METHOD_DELETE;
+    cb.url = "/services/data/v1/things/1";
+    cb.host = "https://self.example.com:8443";
+    cb.headers = NULL;
+    cb.n_headers = 0;
+    cb.body = NULL;
+    cb.created_ms = bare.created_ms;
+    assert_err(store_execution_create(f->s, &bare, &cb, NULL), ERR_OK);
+    struct callout_counts queued = counts(f->s);
+    assert_int_equal(queued.queued, before.queued + 6);
+
+    const char *owner = fresh_owner(&f->a), *second = fresh_owner(&f->a);
+    int64_t now = clock_now_ms();
+    struct callout_room two = {.limit = 2, .per_host = 10};
+    struct callout *got;
+    size_t n;
+    assert_err(store_callouts_start(f->s, owner, now, &two, &f->a, &got, &n), ERR_OK);
+    assert_int_equal(n, 2);
+    assert_callout_eq(&c[0], &got[0]);
+    assert_callout_eq(&c[1], &got[1]);
+    struct callout_counts mid = counts(f->s);
+    assert_int_equal(mid.queued, queued.queued - 2);
+    assert_int_equal(mid.started, queued.started + 2);
+    assert_int_equal(mid.done, queued.done);
+
+    /* a second owner gets the rest, never the two already started */
+    struct callout_room all = {.limit = QUEUE_ROOM, .per_host = QUEUE_ROOM};
+    assert_err(store_callouts_start(f->s, second, now + 1, &all, &f->a, &got, &n), ERR_OK);
+    assert_int_equal(n, 4);
+    for (size_t i = 0; i < 3; i++)
+        assert_callout_eq(&c[2 + i], &got[i]);
+    assert_callout_eq(&cb, &got[3]);
+
+    /* and then nobody gets anything */
+    const struct execution *none[1] = {NULL};
+    start_expect(f, owner, now + 2, &all, none, 0);
+    start_expect(f, fresh_owner(&f->a), now + 2, &all, none, 0);
+    struct callout_counts after = counts(f->s);
+    assert_int_equal(after.queued, before.queued);
+    assert_int_equal(after.started, before.started + 6);
+    assert_int_equal(after.done, before.done);
+
+    /* starting a callout does not change its execution */
+    for (size_t i = 0; i < 5; i++) {
+        struct execution now_e = exec_now(f, &e[i]);
+        assert_exec_eq(&e[i], &now_e);
+    }
+}
+
+/* The room: a limit in all, the default per host, and the room given for listed hosts
+ * (also none, and a listed host with nothing queued); each call counts only what it hands
+ * out. Host names are compared as they are, dots and colons and all. */
+static void test_callouts_start_room(void **state)
+{
+    struct fixture *f = *state;
+    drain_queue(f);
+    struct group g = add_group(f, 2, POLICY_ONCE_PER_USER);
+    const char *hosts[] = {"https://a.example.com:443", "https://b.example.com:443",
+                           "http://c.example.com:8080"};
+    int64_t base = clock_now_ms() - HOUR_MS;
+    struct execution e[N_SCHEDULED]; /* e[i]: host i % 3, created base + i */
+    for (size_t i = 0; i < N_SCHEDULED; i++)
+        e[i] = enqueue(f, &g, base + (int64_t)i, hosts[i % 3], NULL);
+    const char *owner = fresh_owner(&f->a);
+    int64_t now = clock_now_ms();
+
+    /* one per host, but two for b; d is listed with nothing queued */
+    const char *listed[] = {hosts[1], "https://d.example.com:443"};
+    const size_t listed_room[] = {2, 5};
+    struct callout_room r1 = {
+        .limit = 100, .per_host = 1, .hosts = listed, .host_room = listed_room, .n_hosts = 2};
+    const struct execution *w1[] = {&e[0], &e[1], &e[2], &e[4]};
+    start_expect(f, owner, now, &r1, w1, 4);
+
+    /* the limit in all: the two oldest left, whatever their hosts */
+    struct callout_room r2 = {.limit = 2, .per_host = 10};
+    const struct execution *w2[] = {&e[3], &e[5]};
+    start_expect(f, owner, now, &r2, w2, 2);
+
+    /* no room for a: everything else */
+    const char *no_a[] = {hosts[0]};
+    const size_t zero[] = {0};
+    struct callout_room r3 = {
+        .limit = 10, .per_host = 10, .hosts = no_a, .host_room = zero, .n_hosts = 1};
+    const struct execution *w3[] = {&e[7], &e[8]};
+    start_expect(f, owner, now, &r3, w3, 2);
+
+    /* no room at all */
+    struct callout_room r4 = {.limit = 0, .per_host = 10};
+    start_expect(f, owner, now, &r4, w3, 0);
+
+    /* a's two, one call at a time */
+    struct callout_room r5 = {.limit = 10, .per_host = 1};
+    const struct execution *w5[] = {&e[6]}, *w6[] = {&e[9]};
+    start_expect(f, owner, now, &r5, w5, 1);
+    start_expect(f, owner, now, &r5, w6, 1);
+    start_expect(f, owner, now, &r5, w6, 0);
+}
+
+/* Many threads through two stores claim callouts at once: each callout goes to exactly
+ * one of them, and only that owner can end it. */
+struct claimer {
+    pthread_barrier_t *start;
+    struct store *s;
+    const char *owner;
+    idbuf got[N_QUEUED];
+    size_t n;     /* kept in got */
+    size_t total; /* handed out, kept or not */
+    enum err result;
+};
+
+static void *claimer_main(void *arg)
+{
+    struct claimer *x = arg;
+    struct arena a;
+    arena_init(&a);
+    struct callout_room room = {.limit = CLAIM_EACH, .per_host = N_QUEUED};
+    x->result = ERR_OK;
+    pthread_barrier_wait(x->start);
+    for (;;) {
+        struct callout *out;
+        size_t n;
+        enum err r = store_callouts_start(x->s, x->owner, clock_now_ms(), &room, &a, &out, &n);
+        if (r != ERR_OK) {
+            x->result = r;
+            break;
+        }
+        if (n == 0)
+            break;
+        x->total += n;
+        if (x->total > N_QUEUED)
+            break; /* more than there are: the case fails on it */
+        for (size_t i = 0; i < n && x->n < N_QUEUED; i++)
+            id_copy(x->got[x->n++], out[i].execution_id);
+    }
+    arena_cleanup(&a);
+    return NULL;
+}
+
+static struct callout_end *ends_of(struct arena *a, const struct claimer *x, enum status status)
+{
+    struct callout_end *ends = arena_alloc(a, (x->n ? x->n : 1) * sizeof(*ends));
+    for (size_t i = 0; i < x->n; i++) {
+        id_copy(ends[i].execution_id, x->got[i]);
+        ends[i].status = status;
+        ends[i].diagnostic = "HTTP 200";
+        ends[i].scrubbed_url = "https://api.example.com/hook";
+        ends[i].applied = status == STATUS_FAILED; /* the opposite of what is expected */
+    }
+    return ends;
+}
+
+static void test_callouts_race_to_start(void **state)
+{
+    struct fixture *f = *state;
+    drain_queue(f);
+    struct store *stores[2] = {f->s, open_again(f->location)};
+    struct group g = add_group(f, 2, POLICY_ONCE_PER_USER);
+    static const char *const hosts[] = {"https://a.example.com:443", "https://b.example.com:443",
+                                        "https://c.example.com:443"};
+    int64_t base = clock_now_ms() - HOUR_MS;
+    struct execution *e = arena_alloc(&f->a, N_QUEUED * sizeof(*e));
+    for (size_t i = 0; i < N_QUEUED; i++)
+        e[i] = enqueue(f, &g, base + (int64_t)(i / 4), hosts[i % 3], NULL);
+    struct callout_counts before = counts(f->s);
+
+    pthread_barrier_t start;
+    assert_int_equal(pthread_barrier_init(&start, NULL, N_CLAIMERS), 0);
+    struct claimer *c = calloc(N_CLAIMERS, sizeof(*c));
+    assert_non_null(c);
+    for (size_t i = 0; i < N_CLAIMERS; i++) {
+        c[i].start = &start;
+        c[i].s = stores[i % 2];
+        c[i].owner = fresh_owner(&f->a);
+        c[i].result = ERR_INTERNAL;
+    }
+    run_threads(N_CLAIMERS, claimer_main, c, sizeof(c[0]));
+    pthread_barrier_destroy(&start);
+
+    size_t total = 0;
+    for (size_t i = 0; i < N_CLAIMERS; i++) {
+        if (c[i].result != ERR_OK)
+            fail_msg("claimer %zu: %s", i, err_code(c[i].result));
+        total += c[i].total;
+    }
+    assert_int_equal(total, N_QUEUED);
+    for (size_t k = 0; k < N_QUEUED; k++) {
+        size_t holders = 0;
+        for (size_t i = 0; i < N_CLAIMERS; i++)
+            for (size_t j = 0; j < c[i].n; j++)
+                holders += strcmp(c[i].got[j], e[k].id) == 0;
+        if (holders != 1)
+            fail_msg("callout %zu (%s) was handed out %zu times", k, e[k].id, holders);
+    }
+    struct callout_counts mid = counts(f->s);
+    assert_int_equal(mid.queued, before.queued - N_QUEUED);
+    assert_int_equal(mid.started, before.started + N_QUEUED);
+
+    /* another owner cannot end them; the one that has them can, once */
+    for (size_t i = 0; i < N_CLAIMERS; i++) {
+        const struct claimer *thief = &c[(i + 1) % N_CLAIMERS];
+        struct callout_end *ends = ends_of(&f->a, &c[i], STATUS_FAILED);
+        assert_err(
+            store_callouts_finish(stores[(i + 1) % 2], thief->owner, clock_now_ms(), ends, c[i].n),
+            ERR_OK);
+        for (size_t j = 0; j < c[i].n; j++)
+            assert_false(ends[j].applied);
+        ends = ends_of(&f->a, &c[i], STATUS_SUCCESSFUL);
+        assert_err(store_callouts_finish(c[i].s, c[i].owner, clock_now_ms(), ends, c[i].n), ERR_OK);
+        for (size_t j = 0; j < c[i].n; j++)
+            assert_true(ends[j].applied);
+    }
+    struct callout_counts after = counts(f->s);
+    assert_int_equal(after.queued, before.queued - N_QUEUED);
+    assert_int_equal(after.started, before.started);
+    assert_int_equal(after.done, before.done + N_QUEUED);
+    for (size_t k = 0; k < N_QUEUED; k++)
+        assert_int_equal(exec_now(f, &e[k]).status, STATUS_SUCCESSFUL);
+    free(c);
+    store_close(stores[1]);
+}
+
+/* The end of a callout: the execution gets its status and diagnostic only while Pending;
+ * Pending (an ApiAsync 2xx) keeps it Pending with the diagnostic and makes no event; a
+ * callout that is not the owner's, or is done, is not ended again. */
+static void test_callouts_finish(void **state)
+{
+    struct fixture *f = *state;
+    drain_queue(f);
+    struct group g = add_group(f, 2, POLICY_ONCE_PER_USER);
+    const char *host = "https://api.example.com:443";
+    int64_t base = clock_now_ms() - HOUR_MS;
+    struct execution fails = enqueue(f, &g, base, host, NULL);
+    struct execution waits = enqueue(f, &g, base + 1, host, NULL);
+    struct execution works = enqueue(f, &g, base + 2, host, NULL);
+    struct execution moved = enqueue(f, &g, base + 3, host, NULL);
+    struct execution theirs = enqueue(f, &g, base + 4, host, NULL);
+    struct execution later = enqueue(f, &g, base + 5, host, NULL); /* stays queued */
+    const char *owner = fresh_owner(&f->a), *other = fresh_owner(&f->a);
+    int64_t t0 = clock_now_ms();
+    struct callout_room four = {.limit = 4, .per_host = 10}, one = {.limit = 1, .per_host = 10};
+    const struct execution *mine[] = {&fails, &waits, &works, &moved}, *other_s[] = {&theirs};
+    start_expect(f, owner, t0, &four, mine, 4);
+    start_expect(f, other, t0, &one, other_s, 1);
+    /* the callback came before the callout's answer */
+    assert_err(store_execution_update(f->s, moved.id, STATUS_PENDING, STATUS_SUCCESSFUL, t0 + 1,
+                                      "completed by callback"),
+               ERR_OK);
+    struct callout_counts before = counts(f->s);
+    int64_t seq = events_last(f->s);
+
+    char ghost[ID_LEN + 1];
+    id_new(ID_EXECUTION, ghost);
+    int64_t t1 = t0 + 50;
+    struct callout_end ends[] = {
+        {.status = STATUS_FAILED,
+         .diagnostic = "HTTP 500 from api.example.com",
+         .scrubbed_url = "https://api.example.com:443/hook/1"},
+        {.status = STATUS_PENDING,
+         .diagnostic = "HTTP 202: accepted, waiting for the callback",
+         .scrubbed_url = "https://api.example.com:443/hook/2"},
+        {.status = STATUS_SUCCESSFUL,
+         .diagnostic = "HTTP 200",
+         .scrubbed_url = "https://api.example.com:443/hook/3"},
+        {.status = STATUS_FAILED,
+         .diagnostic = "HTTP 500 too late",
+         .scrubbed_url = "https://api.example.com:443/hook/4"},
+        {.status = STATUS_FAILED,
+         .diagnostic = "not mine to end",
+         .scrubbed_url = "https://api.example.com:443/hook/5"},
+        {.status = STATUS_FAILED,
+         .diagnostic = "never queued",
+         .scrubbed_url = "https://api.example.com:443/hook/6"},
+        {.status = STATUS_FAILED,
+         .diagnostic = "still queued",
+         .scrubbed_url = "https://api.example.com:443/hook/7"},
+    };
+    const char *ids[] = {fails.id, waits.id, works.id, moved.id, theirs.id, ghost, later.id};
+    static const bool applied[] = {true, true, true, true, false, false, false};
+    enum { N_ENDS = sizeof(ends) / sizeof(ends[0]) };
+    for (size_t i = 0; i < N_ENDS; i++) {
+        id_copy(ends[i].execution_id, ids[i]);
+        ends[i].applied = !applied[i];
+    }
+    assert_err(store_callouts_finish(f->s, owner, t1, ends, N_ENDS), ERR_OK);
+    for (size_t i = 0; i < N_ENDS; i++)
+        if (ends[i].applied != applied[i])
+            fail_msg("end %zu (%s): applied %d, want %d", i, ends[i].diagnostic,
+                     (int)ends[i].applied, (int)applied[i]);
+
+    assert_exec_moved(f, &fails, STATUS_FAILED, t1, "HTTP 500 from api.example.com");
+    assert_exec_moved(f, &waits, STATUS_PENDING, t1,
+                      "HTTP 202: accepted, waiting for the callback");
+    assert_exec_moved(f, &works, STATUS_SUCCESSFUL, t1, "HTTP 200");
+    assert_exec_moved(f, &moved, STATUS_SUCCESSFUL, t0 + 1, "completed by callback");
+    struct execution got = exec_now(f, &theirs);
+    assert_exec_eq(&theirs, &got);
+    got = exec_now(f, &later);
+    assert_exec_eq(&later, &got);
+
+    /* one event each for the two that changed status; none for the diagnostic alone */
+    assert_int_equal(events_after(f, seq), 2);
+    struct callout_counts after = counts(f->s);
+    assert_int_equal(after.queued, before.queued);
+    assert_int_equal(after.started, before.started - 4);
+    assert_int_equal(after.done, before.done + 4);
+
+    /* done is done: not ended again, not handed out again (only the queued one is) */
+    struct callout_end again = {.status = STATUS_SUCCESSFUL, .diagnostic = "again"};
+    id_copy(again.execution_id, fails.id);
+    again.applied = true;
+    assert_err(store_callouts_finish(f->s, owner, t1 + 1, &again, 1), ERR_OK);
+    assert_false(again.applied);
+    assert_exec_moved(f, &fails, STATUS_FAILED, t1, "HTTP 500 from api.example.com");
+    struct callout_room all = {.limit = QUEUE_ROOM, .per_host = QUEUE_ROOM};
+    const struct execution *only_later[] = {&later};
+    start_expect(f, fresh_owner(&f->a), t1 + 2, &all, only_later, 1);
+    start_expect(f, owner, t1 + 2, &all, only_later, 0);
+
+    /* the other owner ends its own */
+    struct callout_end last = {.status = STATUS_FAILED, .diagnostic = "timeout after 10 s"};
+    id_copy(last.execution_id, theirs.id);
+    assert_err(store_callouts_finish(f->s, other, t1 + 3, &last, 1), ERR_OK);
+    assert_true(last.applied);
+    assert_exec_moved(f, &theirs, STATUS_FAILED, t1 + 3, "timeout after 10 s");
+    /* and nothing at all is a valid batch */
+    assert_err(store_callouts_finish(f->s, owner, t1 + 4, NULL, 0), ERR_OK);
+}
+
+/* A node that stopped beating had its started callouts interrupted: they are failed, and
+ * their executions too if still Pending. A live node's are left alone, and the node that
+ * calls recover beats by calling it. */
+static void test_callouts_recover(void **state)
+{
+    struct fixture *f = *state;
+    drain_queue(f);
+    struct group g = add_group(f, 2, POLICY_ONCE_PER_USER);
+    const char *host = "https://api.example.com:443";
+    const char *dead = fresh_owner(&f->a), *live = fresh_owner(&f->a), *caller = fresh_owner(&f->a);
+    int64_t t0 = clock_now_ms(), n = -1;
+    /* an earlier case's callouts started by nodes that are gone go first */
+    assert_err(store_callouts_recover(f->s, caller, t0, STALE_MS, &n), ERR_OK);
+    assert_err(store_callouts_recover(f->s, dead, t0, STALE_MS, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    assert_err(store_callouts_recover(f->s, live, t0, STALE_MS, &n), ERR_OK);
+    assert_int_equal(n, 0);
+
+    struct execution d1 = enqueue(f, &g, t0 - 40, host, NULL);
+    struct execution d2 = enqueue(f, &g, t0 - 30, host, NULL);
+    struct execution d3 = enqueue(f, &g, t0 - 20, host, NULL);
+    struct execution l1 = enqueue(f, &g, t0 - 10, host, NULL);
+    struct callout_room three = {.limit = 3, .per_host = 10};
+    const struct execution *dead_s[] = {&d1, &d2, &d3}, *live_s[] = {&l1};
+    start_expect(f, dead, t0, &three, dead_s, 3);
+    start_expect(f, live, t0, &three, live_s, 1);
+    assert_err(store_execution_update(f->s, d3.id, STATUS_PENDING, STATUS_SUCCESSFUL, t0 + 1,
+                                      "completed by callback"),
+               ERR_OK);
+    struct callout_counts before = counts(f->s);
+    int64_t seq = events_last(f->s);
+
+    /* within the stale time every node is alive */
+    int64_t t1 = t0 + STALE_MS / 2;
+    assert_err(store_callouts_recover(f->s, live, t1, STALE_MS, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(counts(f->s).started, before.started);
+
+    /* dead last beat at t0; live beat at t1 */
+    int64_t t2 = t0 + STALE_MS + STALE_MS / 4;
+    assert_err(store_callouts_recover(f->s, live, t2, STALE_MS, &n), ERR_OK);
+    assert_int_equal(n, 3);
+    assert_exec_moved(f, &d1, STATUS_FAILED, t2, DIAG_INTERRUPTED);
+    assert_exec_moved(f, &d2, STATUS_FAILED, t2, DIAG_INTERRUPTED);
+    assert_exec_moved(f, &d3, STATUS_SUCCESSFUL, t0 + 1, "completed by callback");
+    struct execution got = exec_now(f, &l1);
+    assert_exec_eq(&l1, &got);
+    struct callout_counts mid = counts(f->s);
+    assert_int_equal(mid.queued, before.queued);
+    assert_int_equal(mid.started, before.started - 3);
+    assert_int_equal(mid.done, before.done + 3);
+    assert_int_equal(events_after(f, seq), 2);
+
+    /* the dead node, come back, cannot end what was taken from it */
+    struct callout_end late = {.status = STATUS_SUCCESSFUL, .diagnostic = "HTTP 200 at last"};
+    id_copy(late.execution_id, d1.id);
+    late.applied = true;
+    assert_err(store_callouts_finish(f->s, dead, t2 + 1, &late, 1), ERR_OK);
+    assert_false(late.applied);
+    assert_exec_moved(f, &d1, STATUS_FAILED, t2, DIAG_INTERRUPTED);
+    /* and nothing it had is handed out again */
+    struct callout_room all = {.limit = QUEUE_ROOM, .per_host = QUEUE_ROOM};
+    start_expect(f, dead, t2 + 1, &all, dead_s, 0);
+
+    /* live's call at t2 was its heartbeat: another node's call soon after leaves it */
+    int64_t t3 = t2 + STALE_MS / 2;
+    assert_err(store_callouts_recover(f->s, caller, t3, STALE_MS, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    got = exec_now(f, &l1);
+    assert_exec_eq(&l1, &got);
+    assert_int_equal(counts(f->s).started, mid.started);
+
+    /* until live stops beating too */
+    int64_t t4 = t2 + STALE_MS + STALE_MS / 4;
+    assert_err(store_callouts_recover(f->s, caller, t4, STALE_MS, &n), ERR_OK);
+    assert_int_equal(n, 1);
+    assert_exec_moved(f, &l1, STATUS_FAILED, t4, DIAG_INTERRUPTED);
+    assert_int_equal(counts(f->s).started, mid.started - 1);
+}
+
+/* A node that leaves (a clean stop) is gone at once: what it had started is failed at the
+ * next recover, however recently it beat. */
+static void test_node_leave(void **state)
+{
+    struct fixture *f = *state;
+    drain_queue(f);
+    struct group g = add_group(f, 2, POLICY_ONCE_PER_USER);
+    const char *host = "https://api.example.com:443";
+    const char *leaving = fresh_owner(&f->a), *staying = fresh_owner(&f->a);
+    int64_t t0 = clock_now_ms(), n = -1;
+    assert_err(store_callouts_recover(f->s, leaving, t0, STALE_MS, &n), ERR_OK);
+    assert_err(store_callouts_recover(f->s, staying, t0, STALE_MS, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    struct execution q1 = enqueue(f, &g, t0 - 20, host, NULL);
+    struct execution q2 = enqueue(f, &g, t0 - 10, host, NULL);
+    struct callout_room one = {.limit = 1, .per_host = 10};
+    const struct execution *w1[] = {&q1}, *w2[] = {&q2};
+    start_expect(f, leaving, t0, &one, w1, 1);
+    start_expect(f, staying, t0, &one, w2, 1);
+
+    assert_err(store_callouts_recover(f->s, staying, t0 + 1, STALE_MS, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    assert_err(store_node_leave(f->s, leaving), ERR_OK);
+    assert_err(store_callouts_recover(f->s, staying, t0 + 2, STALE_MS, &n), ERR_OK);
+    assert_int_equal(n, 1);
+    assert_exec_moved(f, &q1, STATUS_FAILED, t0 + 2, DIAG_INTERRUPTED);
+    struct execution got = exec_now(f, &q2);
+    assert_exec_eq(&q2, &got);
+}
+
+/* An ApiAsync execution still Pending at its deadline fails; one with no deadline, one
+ * whose deadline is ahead, and one no longer Pending are left alone. */
+static void test_async_expire(void **state)
+{
+    struct fixture *f = *state;
+    struct group g = add_group(f, 2, POLICY_ONCE_PER_USER);
+    int64_t t0 = clock_now_ms(), n = -1;
+    struct execution e[5];
+    static const int64_t deadline_offset[] = {-1000, 0, HOUR_MS, 0, -1000};
+    for (size_t i = 0; i < 5; i++) {
+        char scope[ID_LEN + 1];
+        id_new(ID_USER, scope);
+        e[i] = make_exec(&g, 1, scope, scope, STATUS_PENDING);
+        e[i].created_ms = e[i].modified_ms = t0 - 2000;
+        e[i].deadline_ms = t0 + deadline_offset[i];
+    }
+    e[3].deadline_ms = 0; /* never */
+    for (size_t i = 0; i < 5; i++)
+        assert_err(store_execution_create(f->s, &e[i], NULL, NULL), ERR_OK);
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(exec_now(f, &e[i]).deadline_ms, e[i].deadline_ms);
+    /* the callback came in time for the last one */
+    assert_err(store_execution_update(f->s, e[4].id, STATUS_PENDING, STATUS_SUCCESSFUL, t0 - 1500,
+                                      "completed by callback"),
+               ERR_OK);
+    int64_t seq = events_last(f->s);
+
+    /* past its deadline, and exactly at it */
+    assert_err(store_async_expire(f->s, t0, &n), ERR_OK);
+    assert_int_equal(n, 2);
+    assert_exec_moved(f, &e[0], STATUS_FAILED, t0, DIAG_NO_CALLBACK);
+    assert_exec_moved(f, &e[1], STATUS_FAILED, t0, DIAG_NO_CALLBACK);
+    struct execution got = exec_now(f, &e[2]);
+    assert_exec_eq(&e[2], &got);
+    got = exec_now(f, &e[3]);
+    assert_exec_eq(&e[3], &got);
+    assert_exec_moved(f, &e[4], STATUS_SUCCESSFUL, t0 - 1500, "completed by callback");
+    assert_int_equal(events_after(f, seq), 2);
+
+    assert_err(store_async_expire(f->s, t0, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    int64_t t1 = t0 + HOUR_MS + 1;
+    assert_err(store_async_expire(f->s, t1, &n), ERR_OK);
+    assert_int_equal(n, 1);
+    assert_exec_moved(f, &e[2], STATUS_FAILED, t1, DIAG_NO_CALLBACK);
+    got = exec_now(f, &e[3]);
+    assert_exec_eq(&e[3], &got); /* 0: never */
+    assert_exec_moved(f, &e[0], STATUS_FAILED, t0, DIAG_NO_CALLBACK);
+}
+
+/* The execution, its callout and its callback token are one write: all or nothing. */
+static void test_execution_create_with_callback_token(void **state)
+{
+    struct fixture *f = *state;
+    struct user u = add_user(f, NULL), v = add_user(f, NULL);
+    struct app app = add_app(f);
+    struct group g = add_group(f, 2, POLICY_ONCE);
+    int64_t now = clock_now_ms();
+    struct callout_counts before = counts(f->s);
+
+    struct execution e = make_exec(&g, 1, "", u.id, STATUS_PENDING);
+    struct callout c = make_callout(&e);
+    c.type = ACTION_API_ASYNC;
+    char hash[HASH_LEN + 1];
+    fake_hash(hash);
+    struct token_rec t = {.hash = hash, .expires_ms = now + HOUR_MS};
+    id_copy(t.user_id, u.id);
+    id_copy(t.app_id, app.id);
+    id_copy(t.callback_execution_id, e.id);
+    assert_err(store_execution_create(f->s, &e, &c, &t), ERR_OK);
+    struct principal p;
+    assert_err(store_token_principal(f->s, hash, now, &f->a, &p), ERR_OK);
+    assert_string_equal(p.callback_execution_id, e.id);
+    assert_user_eq(&u, &p.user, false);
+    assert_app_eq(&app, &p.app);
+    assert_int_equal(counts(f->s).queued, before.queued + 1);
+
+    /* refused in a taken scope: neither its callout nor its token is kept */
+    struct execution lost = make_exec(&g, 0, "", v.id, STATUS_PENDING);
+    struct callout lc = make_callout(&lost);
+    char lost_hash[HASH_LEN + 1];
+    fake_hash(lost_hash);
+    struct token_rec lt = t;
+    lt.hash = lost_hash;
+    id_copy(lt.user_id, v.id);
+    id_copy(lt.callback_execution_id, lost.id);
+    assert_err(store_execution_create(f->s, &lost, &lc, &lt), ERR_CONFLICT);
+    assert_err(store_token_principal(f->s, lost_hash, now, &f->a, &p), ERR_SESSION);
+    assert_int_equal(counts(f->s).queued, before.queued + 1);
+    struct execution got = exec_now(f, &e);
+    assert_exec_eq(&e, &got);
+}
+
+/* ======================================================================================
+ * Status events
+ * ====================================================================================== */
+
+static void assert_event(const struct status_event *ev, const struct execution *e,
+                         int64_t created_ms)
+{
+    assert_string_equal(ev->group_id, e->group_id);
+    assert_string_equal(ev->link_id, e->link_id);
+    assert_string_equal(ev->scope_user_id, e->scope_user_id);
+    assert_int_equal(ev->created_ms, created_ms);
+}
+
+static void test_events(void **state)
+{
+    struct fixture *f = *state;
+    struct group g = add_group(f, 2, POLICY_ONCE_PER_USER);
+    struct user u1 = add_user(f, NULL), u2 = add_user(f, NULL);
+    int64_t t = clock_now_ms() - 3 * HOUR_MS;
+    int64_t last0 = events_last(f->s);
+
+    struct execution once = make_exec(&g, 0, "", u1.id, STATUS_PENDING);
+    once.created_ms = once.modified_ms = t;
+    assert_err(store_execution_create(f->s, &once, NULL, NULL), ERR_OK);
+    struct execution per = make_exec(&g, 1, u2.id, u2.id, STATUS_PENDING);
+    per.created_ms = per.modified_ms = t + 10;
+    assert_err(store_execution_create(f->s, &per, NULL, NULL), ERR_OK);
+    /* writes that change no status make no event */
+    struct execution refused = make_exec(&g, 1, "", u2.id, STATUS_PENDING);
+    refused.created_ms = refused.modified_ms = t + 15;
+    assert_err(store_execution_create(f->s, &refused, NULL, NULL), ERR_CONFLICT);
+    assert_err(store_execution_update(f->s, once.id, STATUS_PENDING, STATUS_PENDING, t + 20,
+                                      "HTTP 202: accepted"),
+               ERR_OK);
+    assert_err(store_execution_update(f->s, per.id, STATUS_NEW, STATUS_FAILED, t + 25, "nope"),
+               ERR_CONFLICT);
+    assert_err(
+        store_execution_update(f->s, once.id, STATUS_PENDING, STATUS_SUCCESSFUL, t + 30, NULL),
+        ERR_OK);
+    assert_err(
+        store_execution_update(f->s, per.id, STATUS_PENDING, STATUS_FAILED, t + 40, "HTTP 500"),
+        ERR_OK);
+
+    struct status_event *ev;
+    size_t n = 99;
+    assert_err(store_events_since(f->s, last0, QUEUE_ROOM, &f->a, &ev, &n), ERR_OK);
+    assert_int_equal(n, 4);
+    assert_event(&ev[0], &once, t);
+    assert_event(&ev[1], &per, t + 10);
+    assert_event(&ev[2], &once, t + 30);
+    assert_event(&ev[3], &per, t + 40);
+    assert_true(ev[0].seq > last0);
+    for (size_t i = 1; i < n; i++)
+        assert_true(ev[i].seq > ev[i - 1].seq);
+    assert_int_equal(events_last(f->s), ev[3].seq);
+
+    /* limit and after */
+    struct status_event *page;
+    assert_err(store_events_since(f->s, last0, 2, &f->a, &page, &n), ERR_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(page[0].seq, ev[0].seq);
+    assert_int_equal(page[1].seq, ev[1].seq);
+    assert_err(store_events_since(f->s, page[1].seq, 2, &f->a, &page, &n), ERR_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(page[0].seq, ev[2].seq);
+    assert_event(&page[0], &once, t + 30);
+    assert_int_equal(page[1].seq, ev[3].seq);
+    assert_err(store_events_since(f->s, ev[0].seq, 1, &f->a, &page, &n), ERR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(page[0].seq, ev[1].seq);
+    assert_err(store_events_since(f->s, ev[3].seq, 10, &f->a, &page, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    assert_err(store_events_since(f->s, last0, 0, &f->a, &page, &n), ERR_OK);
+    assert_int_equal(n, 0);
+
+    /* trimming forgets what is older than the cut, and only that */
+    assert_err(store_events_trim(f->s, t + 30), ERR_OK);
+    assert_err(store_events_since(f->s, last0, QUEUE_ROOM, &f->a, &page, &n), ERR_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(page[0].seq, ev[2].seq);
+    assert_int_equal(page[1].seq, ev[3].seq);
+    assert_int_equal(events_last(f->s), ev[3].seq);
+    assert_err(store_events_trim(f->s, t + 41), ERR_OK);
+    assert_err(store_events_since(f->s, last0, QUEUE_ROOM, &f->a, &page, &n), ERR_OK);
+    assert_int_equal(n, 0);
+
+    /* numbering goes on after a trim: a new event is newer than every one handed out */
+    struct group g2 = add_group(f, 1, POLICY_ONCE);
+    struct execution next = make_exec(&g2, 0, "", u1.id, STATUS_SUCCESSFUL);
+    assert_err(store_execution_create(f->s, &next, NULL, NULL), ERR_OK);
+    assert_err(store_events_since(f->s, ev[3].seq, QUEUE_ROOM, &f->a, &page, &n), ERR_OK);
+    assert_int_equal(n, 1);
+    assert_true(page[0].seq > ev[3].seq);
+    assert_event(&page[0], &next, next.created_ms);
+    assert_int_equal(events_last(f->s), page[0].seq);
+}
+
+/* ======================================================================================
+ * OAuth
+ * ====================================================================================== */
+
+static void test_app_by_client_id(void **state)
+{
+    struct fixture *f = *state;
+    struct app app = make_app(&f->a), other = add_app(f);
+    char secret[HASH_LEN + 1];
+    fake_hash(secret);
+    assert_err(store_app_add(f->s, &app, secret), ERR_OK);
+
+    struct app got;
+    const char *hash = NULL;
+    bool public_client = true;
+    assert_err(store_app_by_client_id(f->s, app.client_id, &f->a, &got, &hash, &public_client),
+               ERR_OK);
+    assert_app_eq(&app, &got);
+    assert_non_null(hash);
+    assert_string_equal(hash, secret);
+    assert_false(public_client);
+    assert_err(store_app_by_client_id(f->s, other.client_id, &f->a, &got, &hash, &public_client),
+               ERR_OK);
+    assert_app_eq(&other, &got);
+    assert_string_not_equal(hash, secret);
+
+    /* by client_id only: not by name, and not an unknown one */
+    struct app ghost = make_app(&f->a);
+    assert_err(store_app_by_client_id(f->s, ghost.client_id, &f->a, &got, &hash, &public_client),
+               ERR_NOT_FOUND);
+    assert_err(store_app_by_client_id(f->s, app.name, &f->a, &got, &hash, &public_client),
+               ERR_NOT_FOUND);
+}
+
+/* A new store has the built-in web app: a public client, the same one after a reopen, and
+ * a token through it resolves to it. */
+static void test_web_app_exists(void **state)
+{
+    struct fixture *f = *state;
+    struct app web;
+    const char *hash = NULL;
+    bool public_client = false;
+    assert_err(store_app_by_client_id(f->s, WEB_APP_CLIENT_ID, &f->a, &web, &hash, &public_client),
+               ERR_OK);
+    assert_true(public_client);
+    assert_string_equal(web.client_id, WEB_APP_CLIENT_ID);
+    assert_non_null(web.name);
+    char parsed[ID_LEN + 1];
+    assert_true(id_parse(web.id, ID_APP, parsed));
+
+    struct user u = add_user(f, NULL);
+    struct token_rec t = add_token(f, u.id, web.id, clock_now_ms() + HOUR_MS, NULL);
+    struct principal p;
+    assert_err(store_token_principal(f->s, t.hash, clock_now_ms(), &f->a, &p), ERR_OK);
+    assert_app_eq(&web, &p.app);
+
+    reopen(f);
+    struct app again;
+    public_client = false;
+    assert_err(
+        store_app_by_client_id(f->s, WEB_APP_CLIENT_ID, &f->a, &again, &hash, &public_client),
+        ERR_OK);
+    assert_true(public_client);
+    assert_app_eq(&web, &again);
+}
+
+static void test_user_set_password(void **state)
+{
+    struct fixture *f = *state;
+    struct user u = add_user(f, NULL), other = add_user(f, NULL);
+    struct user got;
+
+    const char *hash = "$scrypt$ln=15,r=8,p=1$bmV3$Tk VXIGhhc2ggw6k";
+    assert_err(store_user_set_password(f->s, u.id, hash), ERR_OK);
+    assert_err(store_user_get(f->s, u.id, &f->a, &got), ERR_OK);
+    u.password_hash = hash;
+    assert_user_eq(&u, &got, true);
+    assert_err(store_user_by_name(f->s, u.username, &f->a, &got), ERR_OK);
+    assert_user_eq(&u, &got, true);
+
+    /* NULL removes it */
+    assert_err(store_user_set_password(f->s, u.id, NULL), ERR_OK);
+    assert_err(store_user_get(f->s, u.id, &f->a, &got), ERR_OK);
+    assert_null(got.password_hash);
+    assert_err(store_user_set_password(f->s, u.id, hash), ERR_OK);
+    assert_err(store_user_get(f->s, u.id, &f->a, &got), ERR_OK);
+    assert_user_eq(&u, &got, true);
+
+    /* only that user's */
+    assert_err(store_user_get(f->s, other.id, &f->a, &got), ERR_OK);
+    assert_user_eq(&other, &got, true);
+    struct user ghost = make_user(&f->a, NULL);
+    assert_err(store_user_set_password(f->s, ghost.id, hash), ERR_NOT_FOUND);
+    assert_err(store_user_get(f->s, ghost.id, &f->a, &got), ERR_NOT_FOUND);
+}
+
+static struct token_rec add_token_from(struct fixture *f, const char *user_id, const char *app_id,
+                                       const char *refresh_hash)
+{
+    struct token_rec t = {0};
+    char *hash = arena_alloc(&f->a, HASH_LEN + 1);
+    fake_hash(hash);
+    t.hash = hash;
+    id_copy(t.user_id, user_id);
+    id_copy(t.app_id, app_id);
+    t.expires_ms = clock_now_ms() + HOUR_MS;
+    t.refresh_hash = refresh_hash;
+    assert_err(store_token_add(f->s, &t), ERR_OK);
+    return t;
+}
+
+static void test_refresh_tokens(void **state)
+{
+    struct fixture *f = *state;
+    struct user u = add_user(f, NULL), v = add_user(f, NULL);
+    struct app app = add_app(f), other = add_app(f);
+    char r1[HASH_LEN + 1], r2[HASH_LEN + 1], ghost[HASH_LEN + 1];
+    fake_hash(r1);
+    fake_hash(r2);
+    fake_hash(ghost);
+    assert_err(store_refresh_add(f->s, r1, u.id, app.id), ERR_OK);
+    assert_err(store_refresh_add(f->s, r2, v.id, other.id), ERR_OK);
+
+    char user_id[ID_LEN + 1], app_id[ID_LEN + 1];
+    assert_err(store_refresh_get(f->s, r1, user_id, app_id), ERR_OK);
+    assert_string_equal(user_id, u.id);
+    assert_string_equal(app_id, app.id);
+    assert_err(store_refresh_get(f->s, r2, user_id, app_id), ERR_OK);
+    assert_string_equal(user_id, v.id);
+    assert_string_equal(app_id, other.id);
+    assert_err(store_refresh_get(f->s, ghost, user_id, app_id), ERR_SESSION);
+    /* an access token is not a refresh token */
+    struct token_rec plain = add_token_from(f, u.id, app.id, NULL);
+    assert_err(store_refresh_get(f->s, plain.hash, user_id, app_id), ERR_SESSION);
+
+    /* access tokens that came with r1 (the first, and one from a refresh) and with r2 */
+    struct token_rec a1 = add_token_from(f, u.id, app.id, r1);
+    struct token_rec a2 = add_token_from(f, u.id, app.id, r1);
+    struct token_rec b1 = add_token_from(f, v.id, other.id, r2);
+    int64_t now = clock_now_ms();
+    struct principal p;
+    assert_err(store_token_principal(f->s, a1.hash, now, &f->a, &p), ERR_OK);
+    assert_user_eq(&u, &p.user, false);
+
+    /* revoking an access token leaves its refresh token */
+    assert_err(store_token_revoke(f->s, a2.hash), ERR_OK);
+    assert_err(store_token_principal(f->s, a2.hash, now, &f->a, &p), ERR_SESSION);
+    assert_err(store_token_principal(f->s, a1.hash, now, &f->a, &p), ERR_OK);
+    assert_err(store_refresh_get(f->s, r1, user_id, app_id), ERR_OK);
+
+    /* revoking the refresh token revokes it and every access token from it */
+    assert_err(store_token_revoke(f->s, r1), ERR_OK);
+    assert_err(store_refresh_get(f->s, r1, user_id, app_id), ERR_SESSION);
+    assert_err(store_token_principal(f->s, a1.hash, now, &f->a, &p), ERR_SESSION);
+    assert_err(store_token_principal(f->s, a2.hash, now, &f->a, &p), ERR_SESSION);
+    /* and nothing else */
+    assert_err(store_token_principal(f->s, plain.hash, now, &f->a, &p), ERR_OK);
+    assert_err(store_token_principal(f->s, b1.hash, now, &f->a, &p), ERR_OK);
+    assert_user_eq(&v, &p.user, false);
+    assert_err(store_refresh_get(f->s, r2, user_id, app_id), ERR_OK);
+    /* a revoked token still exists; an unknown one does not */
+    assert_err(store_token_revoke(f->s, r1), ERR_OK);
+    assert_err(store_token_revoke(f->s, ghost), ERR_NOT_FOUND);
+
+    reopen(f);
+    assert_err(store_refresh_get(f->s, r1, user_id, app_id), ERR_SESSION);
+    assert_err(store_refresh_get(f->s, r2, user_id, app_id), ERR_OK);
+    assert_err(store_token_principal(f->s, a1.hash, now, &f->a, &p), ERR_SESSION);
+    assert_err(store_token_principal(f->s, b1.hash, now, &f->a, &p), ERR_OK);
+}
+
+/* ======================================================================================
+ * The feed
+ * ====================================================================================== */
+
+static struct feed_item make_item(struct arena *a, const char *actor, const char *subject,
+                                  int64_t created_ms)
+{
+    struct feed_item it = {0};
+    id_new(ID_FEED_ITEM, it.id);
+    id_copy(it.actor_id, actor);
+    id_copy(it.subject_id, subject);
+    it.text = arena_printf(a, "Please approve ☃ \"%s\"\nline two", it.id);
+    it.segments_json = arena_printf(
+        a, "[{\"type\":\"Text\",\"text\":\"Please approve ☃ \\\"%s\\\"\\nline two\"}]", it.id);
+    it.created_ms = created_ms;
+    return it;
+}
+
+static void assert_item_eq(const struct feed_item *want, const struct feed_item *got)
+{
+    assert_string_equal(want->id, got->id);
+    assert_string_equal(want->actor_id, got->actor_id);
+    assert_string_equal(want->subject_id, got->subject_id);
+    assert_string_equal(want->text, got->text);
+    assert_string_equal(want->segments_json, got->segments_json);
+    assert_int_equal(want->created_ms, got->created_ms);
+    assert_int_equal(want->n_groups, got->n_groups);
+    for (size_t i = 0; i < want->n_groups; i++)
+        assert_string_equal(want->group_ids[i], got->group_ids[i]);
+}
+
+static void test_feed_item_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    struct user actor = add_user(f, NULL), subject = add_user(f, NULL);
+    struct group g[FEED_MAX_GROUPS];
+    for (size_t i = 0; i < FEED_MAX_GROUPS; i++)
+        g[i] = add_group(f, 1, POLICY_ONCE);
+    int64_t now = clock_now_ms();
+
+    /* the groups in an order of their own, not the order of their ids */
+    struct feed_item full = make_item(&f->a, actor.id, subject.id, now);
+    full.n_groups = FEED_MAX_GROUPS;
+    for (size_t i = 0; i < FEED_MAX_GROUPS; i++)
+        id_copy(full.group_ids[i], g[(i * 7 + 3) % FEED_MAX_GROUPS].id);
+    assert_err(store_feed_item_create(f->s, &full), ERR_OK);
+    struct feed_item bare = make_item(&f->a, actor.id, actor.id, now + 1);
+    assert_err(store_feed_item_create(f->s, &bare), ERR_OK);
+
+    struct feed_item got;
+    assert_err(store_feed_item_get(f->s, full.id, &f->a, &got), ERR_OK);
+    assert_item_eq(&full, &got);
+    assert_err(store_feed_item_get(f->s, bare.id, &f->a, &got), ERR_OK);
+    assert_item_eq(&bare, &got);
+    struct feed_item ghost = make_item(&f->a, actor.id, actor.id, now);
+    assert_err(store_feed_item_get(f->s, ghost.id, &f->a, &got), ERR_NOT_FOUND);
+
+    /* a deleted group is gone from the item; the others keep their order */
+    const char *doomed = full.group_ids[4];
+    assert_err(store_group_delete(f->s, doomed), ERR_OK);
+    memmove(&full.group_ids[4], &full.group_ids[5], (FEED_MAX_GROUPS - 5) * sizeof(idbuf));
+    full.n_groups--;
+    assert_err(store_feed_item_get(f->s, full.id, &f->a, &got), ERR_OK);
+    assert_item_eq(&full, &got);
+
+    /* deleting an item deletes that item, not its groups */
+    assert_err(store_feed_item_delete(f->s, full.id), ERR_OK);
+    assert_err(store_feed_item_get(f->s, full.id, &f->a, &got), ERR_NOT_FOUND);
+    assert_err(store_feed_item_get(f->s, bare.id, &f->a, &got), ERR_OK);
+    assert_item_eq(&bare, &got);
+    struct group gg;
+    assert_err(store_group_get(f->s, full.group_ids[0], &f->a, &gg), ERR_OK);
+
+    reopen(f);
+    assert_err(store_feed_item_get(f->s, full.id, &f->a, &got), ERR_NOT_FOUND);
+    assert_err(store_feed_item_get(f->s, bare.id, &f->a, &got), ERR_OK);
+    assert_item_eq(&bare, &got);
+}
+
+/* newest first: created_ms descending, then id descending (byte order) */
+static int item_newer_first(const void *pa, const void *pb)
+{
+    const struct feed_item *a = pa, *b = pb;
+    if (a->created_ms != b->created_ms)
+        return a->created_ms > b->created_ms ? -1 : 1;
+    return -strcmp(a->id, b->id);
+}
+
+enum { N_ITEMS = 9, FEED_PAGE = 3 };
+
+static void test_feed_page(void **state)
+{
+    struct fixture *f = *state;
+    struct user actor = add_user(f, NULL);
+    struct group g1 = add_group(f, 1, POLICY_ONCE), g2 = add_group(f, 1, POLICY_ONCE);
+    /* in the future, so that these are the newest items in any database */
+    int64_t base = clock_now_ms() + 1000 * (int64_t)HOUR_MS;
+    static const int64_t offset[N_ITEMS] = {3, 1, 3, 0, 2, 3, 1, 3, 3};
+    struct feed_item want[N_ITEMS];
+    for (size_t i = 0; i < N_ITEMS; i++)
+        want[i] = make_item(&f->a, actor.id, actor.id, base + offset[i]);
+    /* ids that differ only in case, at one time: byte order puts 'B' before 'a' (a
+     * collation of the database's locale would not). A first digit of 'z' is an id time
+     * no id_new makes for centuries, so these collide with no other id. */
+    want[7].id[3] = 'z';
+    want[7].id[ID_LEN - 1] = 'a';
+    memcpy(want[8].id, want[7].id, sizeof(idbuf));
+    want[8].id[ID_LEN - 1] = 'B';
+    want[2].n_groups = 2;
+    id_copy(want[2].group_ids[0], g2.id);
+    id_copy(want[2].group_ids[1], g1.id);
+    want[6].n_groups = 1;
+    id_copy(want[6].group_ids[0], g1.id);
+    for (size_t i = 0; i < N_ITEMS; i++)
+        assert_err(store_feed_item_create(f->s, &want[i]), ERR_OK);
+    qsort(want, N_ITEMS, sizeof(want[0]), item_newer_first);
+
+    /* the walk from the newest, a page at a time, gives each item once, in order */
+    struct feed_item *page;
+    size_t n = 99, seen = 0;
+    assert_err(store_feed_page(f->s, 0, NULL, FEED_PAGE, &f->a, &page, &n), ERR_OK);
+    assert_int_equal(n, FEED_PAGE);
+    for (int pages = 0; n > 0 && seen < N_ITEMS; pages++) {
+        assert_true(pages < N_ITEMS);
+        assert_true(n <= FEED_PAGE);
+        for (size_t i = 0; i < n && seen < N_ITEMS; i++)
+            assert_item_eq(&want[seen++], &page[i]);
+        const struct feed_item *last = &page[n - 1];
+        assert_err(store_feed_page(f->s, last->created_ms, last->id, FEED_PAGE, &f->a, &page, &n),
+                   ERR_OK);
+    }
+    assert_int_equal(seen, N_ITEMS);
+    /* whatever follows is older */
+    for (size_t i = 0; i < n; i++)
+        assert_true(page[i].created_ms < base);
+
+    /* from the middle of a run of equal times */
+    size_t mid = 1;
+    assert_int_equal(want[mid].created_ms, want[mid + 1].created_ms);
+    assert_err(
+        store_feed_page(f->s, want[mid].created_ms, want[mid].id, FEED_PAGE, &f->a, &page, &n),
+        ERR_OK);
+    assert_int_equal(n, FEED_PAGE);
+    for (size_t i = 0; i < n; i++)
+        assert_item_eq(&want[mid + 1 + i], &page[i]);
+    /* no room: nothing */
+    assert_err(store_feed_page(f->s, 0, NULL, 0, &f->a, &page, &n), ERR_OK);
+    assert_int_equal(n, 0);
+
+    /* a deleted group is gone from the items on a page too */
+    assert_err(store_group_delete(f->s, g1.id), ERR_OK);
+    assert_err(store_feed_page(f->s, 0, NULL, N_ITEMS, &f->a, &page, &n), ERR_OK);
+    assert_int_equal(n, N_ITEMS);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < page[i].n_groups; j++)
+            assert_string_not_equal(page[i].group_ids[j], g1.id);
+        assert_string_equal(page[i].id, want[i].id);
+        size_t want_groups = 0;
+        for (size_t j = 0; j < want[i].n_groups; j++)
+            want_groups += strcmp(want[i].group_ids[j], g1.id) != 0;
+        assert_int_equal(page[i].n_groups, want_groups);
+    }
+    /* and a deleted item is gone from the walk */
+    assert_err(store_feed_item_delete(f->s, want[0].id), ERR_OK);
+    assert_err(store_feed_page(f->s, 0, NULL, 1, &f->a, &page, &n), ERR_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(page[0].id, want[1].id);
+}
+
+/* ======================================================================================
+ * Templates
+ * ====================================================================================== */
+
+static struct group_template make_gtemplate(struct arena *a, const char *creator_id, bool published)
+{
+    struct group_template t = {0};
+    int64_t now = clock_now_ms();
+    id_new(ID_GROUP_TEMPLATE, t.id);
+    t.developer_name = arena_printf(a, "Approval_%s", t.id);
+    t.master_label = arena_printf(a, "Approval ☃ \"%s\"", t.id);
+    t.category = CATEGORY_PRIMARY;
+    t.policy = POLICY_ONCE_PER_USER;
+    t.hours_until_expiration = 24;
+    t.published = published;
+    id_copy(t.creator_id, creator_id);
+    t.created_ms = now;
+    t.modified_ms = now + 1;
+    return t;
+}
+
+static struct group_template add_gtemplate(struct fixture *f, bool published)
+{
+    struct user u = add_user(f, NULL);
+    struct group_template t = make_gtemplate(&f->a, u.id, published);
+    assert_err(store_gtemplate_create(f->s, &t), ERR_OK);
+    return t;
+}
+
+static void assert_gtemplate_eq(const struct group_template *want, const struct group_template *got)
+{
+    assert_string_equal(want->id, got->id);
+    assert_string_equal(want->developer_name, got->developer_name);
+    assert_string_equal(want->master_label, got->master_label);
+    assert_int_equal(want->category, got->category);
+    assert_int_equal(want->policy, got->policy);
+    assert_int_equal(want->hours_until_expiration, got->hours_until_expiration);
+    assert_int_equal(want->published, got->published);
+    assert_string_equal(want->creator_id, got->creator_id);
+    assert_int_equal(want->created_ms, got->created_ms);
+    assert_int_equal(want->modified_ms, got->modified_ms);
+}
+
+/* Every field set, or (bare) every optional one absent. */
+static struct link_template make_ltemplate(struct arena *a, const char *group_template_id,
+                                           int position, bool bare)
+{
+    struct link_template t = {0};
+    int64_t now = clock_now_ms();
+    id_new(ID_LINK_TEMPLATE, t.id);
+    id_copy(t.group_template_id, group_template_id);
+    t.action_url =
+        arena_printf(a, "https://api.example.com/{!Bindings.id}/%d?u={!userId}", position);
+    t.headers = bare ? NULL : "Content-Type: application/json\nX-Who: {!userId} ☃";
+    t.requires_confirmation = !bare;
+    t.group_default = position == 0;
+    t.label = bare ? NULL : "Ship it";
+    t.label_key = bare ? "Approve" : "None";
+    t.type = bare ? ACTION_UI : ACTION_API;
+    t.method = bare ? METHOD_GET : METHOD_POST;
+    t.position = position;
+    t.request_body = bare ? NULL : "{\"id\":\"{!Bindings.id}\",\"q\":\"'\\\"\"}";
+    t.user_alias = bare ? NULL : "Approver";
+    t.visibility = bare ? VISIBILITY_EVERYONE : VISIBILITY_CUSTOM_USER;
+    t.created_ms = now + position;
+    t.modified_ms = now + 100 + position;
+    return t;
+}
+
+static void assert_ltemplate_eq(const struct link_template *want, const struct link_template *got)
+{
+    assert_string_equal(want->id, got->id);
+    assert_string_equal(want->group_template_id, got->group_template_id);
+    assert_string_equal(want->action_url, got->action_url);
+    assert_str_or_null(want->headers, got->headers);
+    assert_int_equal(want->requires_confirmation, got->requires_confirmation);
+    assert_int_equal(want->group_default, got->group_default);
+    assert_str_or_null(want->label, got->label);
+    assert_string_equal(want->label_key, got->label_key);
+    assert_int_equal(want->type, got->type);
+    assert_int_equal(want->method, got->method);
+    assert_int_equal(want->position, got->position);
+    assert_str_or_null(want->request_body, got->request_body);
+    assert_str_or_null(want->user_alias, got->user_alias);
+    assert_int_equal(want->visibility, got->visibility);
+    assert_int_equal(want->created_ms, got->created_ms);
+    assert_int_equal(want->modified_ms, got->modified_ms);
+}
+
+static void test_gtemplate_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    struct group_template t = add_gtemplate(f, false);
+    struct group_template got;
+    assert_err(store_gtemplate_get(f->s, t.id, &f->a, &got), ERR_OK);
+    assert_gtemplate_eq(&t, &got);
+
+    /* made by the CLI: no creator, no expiration, published from the start */
+    struct group_template cli = make_gtemplate(&f->a, NULL, true);
+    cli.hours_until_expiration = -1;
+    cli.category = CATEGORY_OVERFLOW;
+    cli.policy = POLICY_UNLIMITED;
+    assert_err(store_gtemplate_create(f->s, &cli), ERR_OK);
+    assert_err(store_gtemplate_get(f->s, cli.id, &f->a, &got), ERR_OK);
+    assert_gtemplate_eq(&cli, &got);
+
+    /* the DeveloperName is unique */
+    struct group_template dup = make_gtemplate(&f->a, t.creator_id, false);
+    dup.developer_name = t.developer_name;
+    assert_err(store_gtemplate_create(f->s, &dup), ERR_EXISTS);
+    assert_err(store_gtemplate_get(f->s, dup.id, &f->a, &got), ERR_NOT_FOUND);
+
+    /* an update writes every field */
+    t.developer_name = arena_printf(&f->a, "Renamed_%s", t.id);
+    t.master_label = "Renamed";
+    t.category = CATEGORY_OVERFLOW;
+    t.policy = POLICY_ONCE;
+    t.hours_until_expiration = 72;
+    t.published = true;
+    t.modified_ms += 1000;
+    assert_err(store_gtemplate_update(f->s, &t), ERR_OK);
+    assert_err(store_gtemplate_get(f->s, t.id, &f->a, &got), ERR_OK);
+    assert_gtemplate_eq(&t, &got);
+    /* its old name is free again; another's is not */
+    dup.developer_name = arena_printf(&f->a, "Approval_%s", t.id);
+    assert_err(store_gtemplate_create(f->s, &dup), ERR_OK);
+    struct group_template clash = t;
+    clash.developer_name = cli.developer_name;
+    clash.master_label = "clash";
+    assert_err(store_gtemplate_update(f->s, &clash), ERR_EXISTS);
+    assert_err(store_gtemplate_get(f->s, t.id, &f->a, &got), ERR_OK);
+    assert_gtemplate_eq(&t, &got);
+
+    struct group_template ghost = make_gtemplate(&f->a, NULL, false);
+    assert_err(store_gtemplate_get(f->s, ghost.id, &f->a, &got), ERR_NOT_FOUND);
+    assert_err(store_gtemplate_update(f->s, &ghost), ERR_NOT_FOUND);
+    assert_err(store_gtemplate_delete(f->s, ghost.id), ERR_NOT_FOUND);
+
+    reopen(f);
+    assert_err(store_gtemplate_get(f->s, t.id, &f->a, &got), ERR_OK);
+    assert_gtemplate_eq(&t, &got);
+}
+
+static void test_ltemplate_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    struct group_template gt = add_gtemplate(f, false), empty = add_gtemplate(f, false);
+    /* written out of position order */
+    struct link_template lt[3] = {make_ltemplate(&f->a, gt.id, 2, false),
+                                  make_ltemplate(&f->a, gt.id, 0, true),
+                                  make_ltemplate(&f->a, gt.id, 1, false)};
+    for (size_t i = 0; i < 3; i++)
+        assert_err(store_ltemplate_create(f->s, &lt[i]), ERR_OK);
+
+    struct link_template got, *all;
+    size_t n = 99;
+    for (size_t i = 0; i < 3; i++) {
+        assert_err(store_ltemplate_get(f->s, lt[i].id, &f->a, &got), ERR_OK);
+        assert_ltemplate_eq(&lt[i], &got);
+    }
+    assert_err(store_ltemplates_of(f->s, gt.id, &f->a, &all, &n), ERR_OK);
+    assert_int_equal(n, 3);
+    assert_ltemplate_eq(&lt[1], &all[0]);
+    assert_ltemplate_eq(&lt[2], &all[1]);
+    assert_ltemplate_eq(&lt[0], &all[2]);
+    assert_err(store_ltemplates_of(f->s, empty.id, &f->a, &all, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    assert_null(all);
+
+    /* an update writes every field */
+    struct link_template up = make_ltemplate(&f->a, gt.id, 3, true);
+    id_copy(up.id, lt[0].id);
+    up.created_ms = lt[0].created_ms;
+    up.modified_ms = lt[0].modified_ms + 1000;
+    up.visibility = VISIBILITY_MANAGER;
+    up.type = ACTION_DOWNLOAD;
+    assert_err(store_ltemplate_update(f->s, &up, NULL, 0), ERR_OK);
+    assert_err(store_ltemplate_get(f->s, up.id, &f->a, &got), ERR_OK);
+    assert_ltemplate_eq(&up, &got);
+    lt[1].position = 4;
+    lt[1].headers = "X-Now: set";
+    lt[1].label = "Now labelled";
+    lt[1].label_key = "None";
+    lt[1].request_body = "";
+    lt[1].user_alias = "Boss";
+    lt[1].modified_ms += 5;
+    assert_err(store_ltemplate_update(f->s, &lt[1], NULL, 0), ERR_OK);
+    assert_err(store_ltemplates_of(f->s, gt.id, &f->a, &all, &n), ERR_OK);
+    assert_int_equal(n, 3);
+    assert_ltemplate_eq(&lt[2], &all[0]);
+    assert_ltemplate_eq(&up, &all[1]);
+    assert_ltemplate_eq(&lt[1], &all[2]);
+
+    struct link_template ghost = make_ltemplate(&f->a, gt.id, 0, false);
+    assert_err(store_ltemplate_get(f->s, ghost.id, &f->a, &got), ERR_NOT_FOUND);
+    assert_err(store_ltemplate_update(f->s, &ghost, NULL, 0), ERR_NOT_FOUND);
+    assert_err(store_ltemplate_delete(f->s, ghost.id), ERR_NOT_FOUND);
+
+    assert_err(store_ltemplate_delete(f->s, lt[2].id), ERR_OK);
+    assert_err(store_ltemplate_get(f->s, lt[2].id, &f->a, &got), ERR_NOT_FOUND);
+    assert_err(store_ltemplate_delete(f->s, lt[2].id), ERR_NOT_FOUND);
+    assert_err(store_ltemplates_of(f->s, gt.id, &f->a, &all, &n), ERR_OK);
+    assert_int_equal(n, 2);
+    assert_ltemplate_eq(&up, &all[0]);
+    assert_ltemplate_eq(&lt[1], &all[1]);
+}
+
+/* A published group template's links are fixed: no link template is added or removed. */
+static void test_ltemplate_published_conflicts(void **state)
+{
+    struct fixture *f = *state;
+    struct group_template pub = add_gtemplate(f, true);
+    struct link_template lt = make_ltemplate(&f->a, pub.id, 0, false);
+    struct link_template got, *all;
+    size_t n;
+    assert_err(store_ltemplate_create(f->s, &lt), ERR_CONFLICT);
+    assert_err(store_ltemplate_get(f->s, lt.id, &f->a, &got), ERR_NOT_FOUND);
+
+    /* nor under a group template that is not there */
+    struct group_template ghost = make_gtemplate(&f->a, NULL, false);
+    struct link_template orphan = make_ltemplate(&f->a, ghost.id, 0, false);
+    assert_err(store_ltemplate_create(f->s, &orphan), ERR_CONFLICT);
+    assert_err(store_ltemplate_get(f->s, orphan.id, &f->a, &got), ERR_NOT_FOUND);
+
+    /* made while a draft, then published */
+    struct group_template gt = add_gtemplate(f, false);
+    struct link_template kept = make_ltemplate(&f->a, gt.id, 0, false);
+    assert_err(store_ltemplate_create(f->s, &kept), ERR_OK);
+    gt.published = true;
+    assert_err(store_gtemplate_update(f->s, &gt), ERR_OK);
+    struct link_template more = make_ltemplate(&f->a, gt.id, 1, false);
+    assert_err(store_ltemplate_create(f->s, &more), ERR_CONFLICT);
+    assert_err(store_ltemplate_delete(f->s, kept.id), ERR_CONFLICT);
+    assert_err(store_ltemplates_of(f->s, gt.id, &f->a, &all, &n), ERR_OK);
+    assert_int_equal(n, 1);
+    assert_ltemplate_eq(&kept, &all[0]);
+
+    /* a draft again: both are allowed */
+    gt.published = false;
+    assert_err(store_gtemplate_update(f->s, &gt), ERR_OK);
+    assert_err(store_ltemplate_create(f->s, &more), ERR_OK);
+    assert_err(store_ltemplate_delete(f->s, kept.id), ERR_OK);
+    assert_err(store_ltemplates_of(f->s, gt.id, &f->a, &all, &n), ERR_OK);
+    assert_int_equal(n, 1);
+    assert_ltemplate_eq(&more, &all[0]);
+}
+
+/* Link templates added while the group template is being published: none lands after the
+ * publish is done. */
+struct lt_adder {
+    pthread_barrier_t *start;
+    struct store *s;
+    struct link_template t;           /* to add; unless publishing */
+    const struct group_template *pub; /* to publish, and then list */
+    struct arena a;
+    struct link_template *listed;
+    size_t n_listed;
+    enum err result;
+};
+
+static void *lt_adder_main(void *arg)
+{
+    struct lt_adder *x = arg;
+    pthread_barrier_wait(x->start);
+    if (!x->pub) {
+        x->result = store_ltemplate_create(x->s, &x->t);
+        return NULL;
+    }
+    x->result = store_gtemplate_update(x->s, x->pub);
+    if (x->result == ERR_OK)
+        x->result = store_ltemplates_of(x->s, x->pub->id, &x->a, &x->listed, &x->n_listed);
+    return NULL;
+}
+
+static void test_ltemplate_race_with_publish(void **state)
+{
+    struct fixture *f = *state;
+    struct group_template gt = add_gtemplate(f, false);
+    struct group_template published = gt;
+    published.published = true;
+    published.modified_ms += 1;
+
+    pthread_barrier_t start;
+    assert_int_equal(pthread_barrier_init(&start, NULL, N_RACERS), 0);
+    struct lt_adder *x = calloc(N_RACERS, sizeof(*x));
+    assert_non_null(x);
+    size_t publisher = N_RACERS / 2;
+    for (size_t i = 0; i < N_RACERS; i++) {
+        x[i].start = &start;
+        x[i].s = f->s;
+        x[i].result = ERR_INTERNAL;
+        arena_init(&x[i].a);
+        if (i == publisher)
+            x[i].pub = &published;
+        else
+            x[i].t = make_ltemplate(&f->a, gt.id, (int)i, i % 2);
+    }
+    run_threads(N_RACERS, lt_adder_main, x, sizeof(x[0]));
+    pthread_barrier_destroy(&start);
+
+    assert_err(x[publisher].result, ERR_OK);
+    size_t added = 0;
+    for (size_t i = 0; i < N_RACERS; i++) {
+        if (i == publisher)
+            continue;
+        if (x[i].result != ERR_OK && x[i].result != ERR_CONFLICT)
+            fail_msg("adder %zu: %s", i, err_code(x[i].result));
+        added += x[i].result == ERR_OK;
+    }
+    struct link_template *all;
+    size_t n;
+    assert_err(store_ltemplates_of(f->s, gt.id, &f->a, &all, &n), ERR_OK);
+    /* exactly the ones that succeeded, all of them there when the publish was done */
+    assert_int_equal(n, added);
+    assert_int_equal(x[publisher].n_listed, added);
+    for (size_t i = 0; i < N_RACERS; i++) {
+        if (i == publisher)
+            continue;
+        struct link_template got;
+        assert_err(store_ltemplate_get(f->s, x[i].t.id, &f->a, &got),
+                   x[i].result == ERR_OK ? ERR_OK : ERR_NOT_FOUND);
+    }
+    struct link_template late = make_ltemplate(&f->a, gt.id, 99, false);
+    assert_err(store_ltemplate_create(f->s, &late), ERR_CONFLICT);
+    for (size_t i = 0; i < N_RACERS; i++)
+        arena_cleanup(&x[i].a);
+    free(x);
+}
+
+/* A group made from a template: its template_id, its bindings, and links from the link
+ * templates. link k of g comes from lt[k] (NULL: a link of no template). */
+static struct group add_group_from(struct fixture *f, const struct group_template *gt,
+                                   const struct link_template *const *lt, size_t n,
+                                   const char *bindings_json)
+{
+    struct user u = add_user(f, NULL);
+    struct app app = add_app(f);
+    struct group g = make_group(&f->a, n, gt->policy, u.id, app.id, NULL);
+    id_copy(g.template_id, gt->id);
+    g.bindings_json = bindings_json;
+    for (size_t i = 0; i < n; i++)
+        id_copy(g.links[i].template_id, lt[i] ? lt[i]->id : NULL);
+    assert_err(store_group_create(f->s, &g), ERR_OK);
+    return g;
+}
+
+static const struct link *link_of(const struct group *g, const char *link_id)
+{
+    for (size_t i = 0; i < g->n_links; i++)
+        if (strcmp(g->links[i].id, link_id) == 0)
+            return &g->links[i];
+    fail_msg("link %s is not in group %s", link_id, g->id);
+    return NULL;
+}
+
+static void test_ltemplate_update_rerenders_links(void **state)
+{
+    struct fixture *f = *state;
+    struct group_template gt = add_gtemplate(f, false);
+    struct link_template lt = make_ltemplate(&f->a, gt.id, 0, false);
+    struct link_template other = make_ltemplate(&f->a, gt.id, 1, false);
+    struct link_template unused = make_ltemplate(&f->a, gt.id, 2, false);
+    assert_err(store_ltemplate_create(f->s, &lt), ERR_OK);
+    assert_err(store_ltemplate_create(f->s, &other), ERR_OK);
+    assert_err(store_ltemplate_create(f->s, &unused), ERR_OK);
+    const struct link_template *from[] = {&lt, &other, NULL};
+    struct group g1 = add_group_from(f, &gt, from, 3, "{\"id\":\"1\"}");
+    struct group g2 = add_group_from(f, &gt, from, 3, "{\"id\":\"2 ☃\"}");
+
+    struct templated_link *tl;
+    size_t n = 99;
+    assert_err(store_links_of_template(f->s, lt.id, &f->a, &tl, &n), ERR_OK);
+    assert_int_equal(n, 2);
+    const struct group *groups[] = {&g1, &g2};
+    for (size_t k = 0; k < 2; k++) {
+        const struct templated_link *match = NULL;
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(tl[i].link_id, groups[k]->links[0].id) == 0)
+                match = &tl[i];
+        assert_non_null(match);
+        assert_string_equal(match->group_id, groups[k]->id);
+        assert_str_or_null(groups[k]->bindings_json, match->bindings_json);
+    }
+    assert_err(store_links_of_template(f->s, unused.id, &f->a, &tl, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    assert_null(tl);
+    struct group got;
+    assert_err(store_group_get(f->s, g1.id, &f->a, &got), ERR_OK);
+    assert_group_eq(&g1, &got);
+    assert_str_or_null(g1.bindings_json, got.bindings_json);
+
+    /* the edit, with the texts of both links made from it */
+    lt.action_url = "https://api2.example.com/v2/{!Bindings.id}";
+    lt.headers = "Authorization: Bearer x\nX-Extra: ☃";
+    lt.request_body = NULL;
+    lt.modified_ms += 1000;
+    struct header h1[] = {{"Authorization", "Bearer x"}, {"X-Extra", "☃"}};
+    struct link_render render[] = {
+        {.action_url = "https://api2.example.com/v2/1",
+         .headers = h1,
+         .n_headers = 2,
+         .request_body = NULL},
+        {.action_url = "https://api2.example.com/v2/2%20%E2%98%83",
+         .headers = NULL,
+         .n_headers = 0,
+         .request_body = "{\"id\":\"2 ☃\"}"},
+    };
+    id_copy(render[0].link_id, g1.links[0].id);
+    id_copy(render[1].link_id, g2.links[0].id);
+    assert_err(store_ltemplate_update(f->s, &lt, render, 2), ERR_OK);
+
+    struct link_template got_lt;
+    assert_err(store_ltemplate_get(f->s, lt.id, &f->a, &got_lt), ERR_OK);
+    assert_ltemplate_eq(&lt, &got_lt);
+    for (size_t k = 0; k < 2; k++) {
+        assert_err(store_group_get(f->s, groups[k]->id, &f->a, &got), ERR_OK);
+        const struct link *was = &groups[k]->links[0];
+        const struct link *now = link_of(&got, was->id);
+        assert_string_equal(now->action_url, render[k].action_url);
+        assert_int_equal(now->n_headers, render[k].n_headers);
+        for (size_t i = 0; i < render[k].n_headers; i++) {
+            assert_string_equal(now->headers[i].name, render[k].headers[i].name);
+            assert_string_equal(now->headers[i].value, render[k].headers[i].value);
+        }
+        assert_str_or_null(render[k].request_body, now->request_body);
+        /* the rest of the link, and the other links, are as they were */
+        assert_int_equal(now->type, was->type);
+        assert_int_equal(now->method, was->method);
+        assert_int_equal(now->position, was->position);
+        assert_string_equal(now->label_key, was->label_key);
+        assert_string_equal(now->template_id, lt.id);
+        assert_int_equal(now->created_ms, was->created_ms);
+        for (size_t i = 1; i < groups[k]->n_links; i++)
+            assert_link_eq(&groups[k]->links[i], link_of(&got, groups[k]->links[i].id));
+    }
+    /* an update under a published group template is allowed (its links stay the same) */
+    gt.published = true;
+    assert_err(store_gtemplate_update(f->s, &gt), ERR_OK);
+    other.label = "Relabelled";
+    other.modified_ms += 1;
+    assert_err(store_ltemplate_update(f->s, &other, NULL, 0), ERR_OK);
+    assert_err(store_ltemplate_get(f->s, other.id, &f->a, &got_lt), ERR_OK);
+    assert_ltemplate_eq(&other, &got_lt);
+}
+
+/* Deleting a group template deletes its link templates and every group made from it,
+ * with their links, executions, callouts and places in the feed. */
+static void test_gtemplate_delete_cascades(void **state)
+{
+    struct fixture *f = *state;
+    struct group_template gt = add_gtemplate(f, false), keep = add_gtemplate(f, false);
+    struct link_template lt1 = make_ltemplate(&f->a, gt.id, 0, false);
+    struct link_template lt2 = make_ltemplate(&f->a, gt.id, 1, true);
+    struct link_template klt = make_ltemplate(&f->a, keep.id, 0, false);
+    assert_err(store_ltemplate_create(f->s, &lt1), ERR_OK);
+    assert_err(store_ltemplate_create(f->s, &lt2), ERR_OK);
+    assert_err(store_ltemplate_create(f->s, &klt), ERR_OK);
+    gt.published = true; /* published or not, it can be deleted */
+    assert_err(store_gtemplate_update(f->s, &gt), ERR_OK);
+    const struct link_template *from[] = {&lt1, &lt2}, *kfrom[] = {&klt};
+    struct group g1 = add_group_from(f, &gt, from, 2, "{\"id\":\"1\"}");
+    struct group g2 = add_group_from(f, &gt, from, 2, "{\"id\":\"2\"}");
+    struct group kg = add_group_from(f, &keep, kfrom, 1, "{\"id\":\"k\"}");
+    struct user u = add_user(f, NULL);
+    struct callout_counts before = counts(f->s);
+    struct execution e1 = make_exec(&g1, 0, u.id, u.id, STATUS_PENDING);
+    struct execution e2 = make_exec(&g2, 1, u.id, u.id, STATUS_SUCCESSFUL);
+    struct execution ke = make_exec(&kg, 0, u.id, u.id, STATUS_PENDING);
+    struct callout c1 = make_callout(&e1), kc = make_callout(&ke);
+    assert_err(store_execution_create(f->s, &e1, &c1, NULL), ERR_OK);
+    assert_err(store_execution_create(f->s, &e2, NULL, NULL), ERR_OK);
+    assert_err(store_execution_create(f->s, &ke, &kc, NULL), ERR_OK);
+    struct feed_item item = make_item(&f->a, u.id, u.id, clock_now_ms());
+    item.n_groups = 3;
+    id_copy(item.group_ids[0], g1.id);
+    id_copy(item.group_ids[1], kg.id);
+    id_copy(item.group_ids[2], g2.id);
+    assert_err(store_feed_item_create(f->s, &item), ERR_OK);
+
+    assert_err(store_gtemplate_delete(f->s, gt.id), ERR_OK);
+
+    struct group_template gtg;
+    struct link_template ltg, *all;
+    struct group gg;
+    struct execution e;
+    size_t n, index;
+    assert_err(store_gtemplate_get(f->s, gt.id, &f->a, &gtg), ERR_NOT_FOUND);
+    assert_err(store_ltemplate_get(f->s, lt1.id, &f->a, &ltg), ERR_NOT_FOUND);
+    assert_err(store_ltemplate_get(f->s, lt2.id, &f->a, &ltg), ERR_NOT_FOUND);
+    assert_err(store_ltemplates_of(f->s, gt.id, &f->a, &all, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    const struct group *gone[] = {&g1, &g2};
+    for (size_t k = 0; k < 2; k++) {
+        assert_err(store_group_get(f->s, gone[k]->id, &f->a, &gg), ERR_NOT_FOUND);
+        for (size_t i = 0; i < gone[k]->n_links; i++)
+            assert_err(store_link_group(f->s, gone[k]->links[i].id, &f->a, &gg, &index),
+                       ERR_NOT_FOUND);
+        assert_err(store_execution_get(f->s, gone[k]->id, u.id, &f->a, &e), ERR_NOT_FOUND);
+    }
+    struct templated_link *tl;
+    assert_err(store_links_of_template(f->s, lt1.id, &f->a, &tl, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    struct callout_counts after = counts(f->s);
+    assert_int_equal(after.queued, before.queued + 1);
+    assert_int_equal(after.started, before.started);
+    assert_int_equal(after.done, before.done);
+    struct feed_item got_item;
+    assert_err(store_feed_item_get(f->s, item.id, &f->a, &got_item), ERR_OK);
+    assert_int_equal(got_item.n_groups, 1);
+    assert_string_equal(got_item.group_ids[0], kg.id);
+
+    /* the other template and its group are untouched */
+    assert_err(store_gtemplate_get(f->s, keep.id, &f->a, &gtg), ERR_OK);
+    assert_gtemplate_eq(&keep, &gtg);
+    assert_err(store_ltemplates_of(f->s, keep.id, &f->a, &all, &n), ERR_OK);
+    assert_int_equal(n, 1);
+    assert_ltemplate_eq(&klt, &all[0]);
+    assert_err(store_group_get(f->s, kg.id, &f->a, &gg), ERR_OK);
+    assert_group_eq(&kg, &gg);
+    assert_err(store_execution_get(f->s, kg.id, u.id, &f->a, &e), ERR_OK);
+    assert_exec_eq(&ke, &e);
+    assert_err(store_links_of_template(f->s, klt.id, &f->a, &tl, &n), ERR_OK);
+    assert_int_equal(n, 1);
+
+    assert_err(store_gtemplate_delete(f->s, gt.id), ERR_NOT_FOUND);
+    /* its DeveloperName is free again */
+    struct group_template again = make_gtemplate(&f->a, NULL, false);
+    again.developer_name = gt.developer_name;
+    assert_err(store_gtemplate_create(f->s, &again), ERR_OK);
+}
+
+/* Where store.h promises "*out NULL when none", an answer with nothing in it has a NULL
+ * array, whatever room the caller offered. */
+static void test_empty_answers_are_null(void **state)
+{
+    struct fixture *f = *state;
+    drain_queue(f);
+    struct callout_room room = {.limit = 4, .per_host = 4}, none = {.limit = 0, .per_host = 4};
+    struct callout *c = (struct callout *)&room;
+    size_t n = 99;
+    assert_err(store_callouts_start(f->s, fresh_owner(&f->a), clock_now_ms(), &none, &f->a, &c, &n),
+               ERR_OK);
+    assert_int_equal(n, 0);
+    assert_null(c);
+    struct status_event *ev = (struct status_event *)&room;
+    assert_err(store_events_since(f->s, events_last(f->s), 0, &f->a, &ev, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    assert_null(ev);
+    struct group_template gt = add_gtemplate(f, false);
+    struct link_template *lts = (struct link_template *)&room;
+    assert_err(store_ltemplates_of(f->s, gt.id, &f->a, &lts, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    assert_null(lts);
+
+    /* with room to spare: both are checked before the case fails */
+    const char *wrong[2] = {NULL, NULL};
+    n = 99;
+    c = (struct callout *)&room;
+    assert_err(store_callouts_start(f->s, fresh_owner(&f->a), clock_now_ms(), &room, &f->a, &c, &n),
+               ERR_OK);
+    assert_int_equal(n, 0);
+    if (c)
+        wrong[0] = "store_callouts_start handed out none, with room for 4: *out is not NULL";
+    n = 99;
+    ev = (struct status_event *)&room;
+    assert_err(store_events_since(f->s, events_last(f->s), 10, &f->a, &ev, &n), ERR_OK);
+    assert_int_equal(n, 0);
+    if (ev)
+        wrong[1] = "store_events_since found none, with a limit of 10: *out is not NULL";
+    if (wrong[0] || wrong[1])
+        fail_msg("%s%s%s", wrong[0] ? wrong[0] : "", wrong[0] && wrong[1] ? "; " : "",
+                 wrong[1] ? wrong[1] : "");
+}
+
+/* ======================================================================================
+ * Snapshots
+ * ====================================================================================== */
+
+/* What another thread commits while a snapshot is open. */
+struct snapshot_write {
+    struct store *s;
+    const char *user_id;
+    const char *hash;
+    const struct group *g;
+    const struct execution *e;
+    enum err result;
+};
+
+static void *snapshot_write_main(void *arg)
+{
+    struct snapshot_write *x = arg;
+    x->result = store_user_set_password(x->s, x->user_id, x->hash);
+    if (x->result == ERR_OK)
+        x->result = store_group_create(x->s, x->g);
+    if (x->result == ERR_OK)
+        x->result = store_execution_update(x->s, x->e->id, STATUS_PENDING, STATUS_SUCCESSFUL,
+                                           x->e->created_ms + 1, "done meanwhile");
+    return NULL;
+}
+
+/* The reading thread: it never writes. */
+struct snapshot_reader {
+    struct store *s;
+    const char *warm_up; /* a location to read from first, on this thread, and close */
+    const struct user *u;
+    const char *new_hash;
+    const struct group *g;
+    const struct execution *e;
+    struct snapshot_write w;
+    int64_t seq;        /* the newest event in the snapshot; -1 until read */
+    const char *failed; /* the first check that did not hold */
+    enum err result;
+};
+
+/* What the reader sees: the old state (the write not yet visible) or the new one. */
+static const char *snapshot_check(struct snapshot_reader *x, struct arena *a, bool old)
+{
+    struct user u;
+    struct group g;
+    struct execution e;
+    int64_t seq;
+    if ((x->result = store_user_get(x->s, x->u->id, a, &u)) != ERR_OK)
+        return "store_user_get";
+    if (!u.password_hash || strcmp(u.password_hash, old ? x->u->password_hash : x->new_hash))
+        return old ? "the password set meanwhile is seen" : "the new password is not seen";
+    x->result = store_group_get(x->s, x->g->id, a, &g);
+    if (x->result != (old ? ERR_NOT_FOUND : ERR_OK))
+        return old ? "the group made meanwhile is seen" : "the new group is not seen";
+    if ((x->result = store_execution_get(x->s, x->e->group_id, x->e->scope_user_id, a, &e)))
+        return "store_execution_get";
+    if (e.status != (old ? STATUS_PENDING : STATUS_SUCCESSFUL))
+        return old ? "the status set meanwhile is seen" : "the new status is not seen";
+    if ((x->result = store_events_last(x->s, &seq)) != ERR_OK)
+        return "store_events_last";
+    if (x->seq < 0)
+        x->seq = seq;
+    else if (old ? seq != x->seq : seq <= x->seq)
+        return old ? "the event made meanwhile is seen" : "the new event is not seen";
+    x->result = ERR_OK;
+    return NULL;
+}
+
+static void *snapshot_reader_main(void *arg)
+{
+    struct snapshot_reader *x = arg;
+    struct arena a;
+    arena_init(&a);
+    if (x->warm_up) {
+        struct store *other = NULL;
+        char why[WHY_MAX];
+        if (store_open(x->warm_up, &other, why, sizeof(why)) != ERR_OK) {
+            x->failed = "open the other store";
+            return NULL;
+        }
+        struct user u;
+        store_user_get(other, x->u->id, &a, &u);
+        store_close(other);
+    }
+    store_snapshot_begin(x->s);
+    x->failed = snapshot_check(x, &a, true); /* the snapshot is taken by now */
+    if (!x->failed) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, snapshot_write_main, &x->w) != 0 || pthread_join(t, NULL) != 0)
+            x->failed = "run the writer";
+        else if (x->w.result != ERR_OK)
+            x->failed = "the write meanwhile";
+    }
+    if (!x->failed && (x->failed = snapshot_check(x, &a, true)))
+        x->failed = arena_printf(&a, "in the snapshot: %s", x->failed);
+    if (!x->failed) { /* nested: the inner end does not end the outer snapshot */
+        store_snapshot_begin(x->s);
+        if ((x->failed = snapshot_check(x, &a, true)))
+            x->failed = arena_printf(&a, "in the nested snapshot: %s", x->failed);
+        store_snapshot_end(x->s);
+        if (!x->failed && (x->failed = snapshot_check(x, &a, true)))
+            x->failed = arena_printf(&a, "after the nested end: %s", x->failed);
+    }
+    store_snapshot_end(x->s);
+    if (!x->failed && (x->failed = snapshot_check(x, &a, false)))
+        x->failed = arena_printf(&a, "after the end: %s", x->failed);
+    if (x->failed)
+        x->failed = strdup(x->failed); /* outlives the arena */
+    arena_cleanup(&a);
+    return NULL;
+}
+
+static void snapshot_case(struct fixture *f, const char *warm_up)
+{
+    struct user u = add_user(f, NULL);
+    struct group done = add_group(f, 1, POLICY_ONCE);
+    struct execution e = make_exec(&done, 0, "", u.id, STATUS_PENDING);
+    assert_err(store_execution_create(f->s, &e, NULL, NULL), ERR_OK);
+    struct group later = make_group(&f->a, 2, POLICY_ONCE, u.id, done.app_id, NULL);
+    struct snapshot_reader x = {.s = f->s,
+                                .warm_up = warm_up,
+                                .u = &u,
+                                .new_hash = "changed",
+                                .g = &later,
+                                .e = &e,
+                                .seq = -1};
+    x.w = (struct snapshot_write){
+        .s = f->s, .user_id = u.id, .hash = x.new_hash, .g = &later, .e = &e};
+    run_threads(1, snapshot_reader_main, &x, sizeof(x));
+    if (x.failed) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "%s (%s)", x.failed, err_code(x.result));
+        free((void *)x.failed);
+        fail_msg("%s", msg);
+    }
+}
+
+/* Reads in a snapshot do not see what another thread commits meanwhile; after the
+ * (outermost) end they do. */
+static void test_snapshot(void **state)
+{
+    snapshot_case(*state, NULL);
+}
+
+/* The same on a thread that read from another store before (one since closed): a
+ * process that reopens its store, or a thread serving two. */
+static void test_snapshot_after_another_store(void **state)
+{
+    char other[LOCATION_MAX];
+    assert_true(location_for("test_snapshot_after_another_store_other", other, sizeof(other)));
+    snapshot_case(*state, other);
+}
+
 /* ====================================================================================== */
 
 #define T(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, #fn)
@@ -1859,6 +3721,30 @@ int main(int argc, char **argv)
         T(test_concurrent_open),
         T(test_reads_beside_writes),
         T(test_reopen_sees_everything),
+        T(test_callouts_start_oldest_first),
+        T(test_callouts_start_room),
+        T(test_callouts_race_to_start),
+        T(test_callouts_finish),
+        T(test_callouts_recover),
+        T(test_node_leave),
+        T(test_async_expire),
+        T(test_execution_create_with_callback_token),
+        T(test_events),
+        T(test_empty_answers_are_null),
+        T(test_app_by_client_id),
+        T(test_web_app_exists),
+        T(test_user_set_password),
+        T(test_refresh_tokens),
+        T(test_feed_item_round_trip),
+        T(test_feed_page),
+        T(test_gtemplate_round_trip),
+        T(test_ltemplate_round_trip),
+        T(test_ltemplate_published_conflicts),
+        T(test_ltemplate_race_with_publish),
+        T(test_ltemplate_update_rerenders_links),
+        T(test_gtemplate_delete_cascades),
+        T(test_snapshot),
+        T(test_snapshot_after_another_store),
     };
     char group_name[64];
     snprintf(group_name, sizeof(group_name), "store.%s", argv[1]);

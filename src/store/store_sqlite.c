@@ -638,8 +638,18 @@ static enum err migrate(struct conn *c, struct store *s, char *why, size_t why_l
     return ERR_OK;
 }
 
+/* Once per process, before the first connection: SQLite's memory statistics take a
+ * global mutex on every allocation, which threads reading at once then fight over. */
+static pthread_once_t sqlite_setup = PTHREAD_ONCE_INIT;
+
+static void setup_sqlite(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 enum err store_open(const char *location, struct store **out, char *why, size_t why_len)
 {
+    pthread_once(&sqlite_setup, setup_sqlite);
     *out = NULL;
     struct store *s = calloc(1, sizeof(*s));
     if (!s || !(s->path = strdup(location))) {

@@ -367,6 +367,8 @@ void h_link_patch(struct api_req *r)
                      model_scope_user(g.policy, r->who.user.id));
             memcpy(e.link_id, k->id, sizeof(e.link_id));
             memcpy(e.user_id, r->who.user.id, sizeof(e.user_id));
+            e.user_username = r->who.user.username; /* the caller executes it */
+            e.user_name = r->who.user.name;
             e.status = d.to;
             e.created_ms = e.modified_ms = now;
             struct callout c;

@@ -95,11 +95,9 @@ extern const unsigned char sql_001_init[];
       "INSERT INTO callouts (execution_id, state, type, user_id, app_id, method, url, host, " \
       "headers, body, created_ms) VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")    \
     X(ST_CALLOUTS_NEXT,                                                                    \
-      "SELECT execution_id, type, user_id, app_id, method, url, host, headers, body, "      \
-      "created_ms FROM (SELECT *, row_number() OVER (PARTITION BY host ORDER BY "          \
-      "created_ms, execution_id) AS rn FROM callouts WHERE state = 0) "                    \
-      "WHERE rn <= coalesce((SELECT value FROM json_each(?1) WHERE key = host), ?2) "      \
-      "ORDER BY created_ms, execution_id LIMIT ?3")                                        \
+      "SELECT host, execution_id, type, user_id, app_id, method, url, headers, body, "      \
+      "created_ms FROM callouts WHERE state = 0 AND host NOT IN "                          \
+      "(SELECT value FROM json_each(?1)) ORDER BY created_ms, execution_id")               \
     X(ST_CALLOUT_START, "UPDATE callouts SET state = 1, owner = ?2, started_ms = ?3 "       \
                         "WHERE execution_id = ?1 AND state = 0")                           \
     X(ST_CALLOUT_DONE, "UPDATE callouts SET state = 2, finished_ms = ?3, url = ?4, "        \
@@ -489,32 +487,47 @@ static void fail_all(struct wop *batch)
         w->result = ERR_UNAVAILABLE;
 }
 
+/* A transaction-control statement, prepared once: at thousands of commits a second the
+ * parse of each would show. sql must be a string literal (the cache keys on its address). */
+static bool control(struct conn *c, const char *sql)
+{
+    sqlite3_stmt *st = sq_prepare(c, sql);
+    int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+    if (st)
+        sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        log_error("sqlite: %s: %s", sql, sqlite3_errmsg(c->db));
+        return false;
+    }
+    return true;
+}
+
 static void run_batch(struct conn *c, struct wop *batch)
 {
-    if (!exec_sql(c, "BEGIN IMMEDIATE")) {
+    if (!control(c, "BEGIN IMMEDIATE")) {
         fail_all(batch);
         return;
     }
     for (struct wop *w = batch; w; w = w->next) {
-        if (!exec_sql(c, "SAVEPOINT op")) {
-            exec_sql(c, "ROLLBACK");
+        if (!control(c, "SAVEPOINT op")) {
+            control(c, "ROLLBACK");
             fail_all(batch);
             return;
         }
         w->result = w->fn(c, w->arg);
-        if (w->result != ERR_OK && !exec_sql(c, "ROLLBACK TO op"))
+        if (w->result != ERR_OK && !control(c, "ROLLBACK TO op"))
             w->result = ERR_UNAVAILABLE;
         /* SQLite rolls back the whole transaction on some errors (disk full, I/O): then
          * nothing of the batch is written, and nothing more may run in it. */
-        if (sqlite3_get_autocommit(c->db) || !exec_sql(c, "RELEASE op")) {
+        if (sqlite3_get_autocommit(c->db) || !control(c, "RELEASE op")) {
             if (!sqlite3_get_autocommit(c->db))
-                exec_sql(c, "ROLLBACK");
+                control(c, "ROLLBACK");
             fail_all(batch);
             return;
         }
     }
-    if (!exec_sql(c, "COMMIT")) {
-        exec_sql(c, "ROLLBACK");
+    if (!control(c, "COMMIT")) {
+        control(c, "ROLLBACK");
         for (struct wop *w = batch; w; w = w->next)
             if (w->result == ERR_OK)
                 w->result = ERR_UNAVAILABLE;
@@ -1259,42 +1272,77 @@ struct start_arg {
     size_t n;
 };
 
+/* The room left for host in this claim: what the caller listed, else per_host, less
+ * what this claim took already. */
+struct host_take {
+    const char *host;
+    size_t room;
+};
+
+static struct host_take *host_take(struct host_take *t, size_t *n, size_t cap,
+                                   const struct callout_room *room, const char *host,
+                                   struct arena *a)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(t[i].host, host) == 0)
+            return &t[i];
+    if (*n == cap)
+        return NULL;
+    struct host_take *h = &t[(*n)++];
+    h->host = arena_strdup(a, host); /* the column text does not outlive the step */
+    h->room = room->per_host;
+    for (size_t i = 0; i < room->n_hosts; i++)
+        if (strcmp(room->hosts[i], host) == 0)
+            h->room = room->host_room[i];
+    return h;
+}
+
+/* Oldest first through the partial index of queued callouts, skipping the hosts that
+ * have no room at all in SQL and the ones that fill up during the claim in C. The scan
+ * is bounded, so a long queue for one busy host costs a claim little. */
 static enum err w_callouts_start(struct conn *c, const void *arg)
 {
     struct start_arg *x = (struct start_arg *)arg;
     const struct callout_room *room = x->room;
-    json_t *rooms = json_object();
+    json_t *full = json_array();
     for (size_t i = 0; i < room->n_hosts; i++)
-        json_object_set_new(rooms, room->hosts[i], json_integer((json_int_t)room->host_room[i]));
-    char *rooms_json = json_dumps(rooms, JSON_COMPACT);
-    json_decref(rooms);
+        if (room->host_room[i] == 0)
+            json_array_append_new(full, json_string(room->hosts[i]));
+    char *full_json = json_dumps(full, JSON_COMPACT);
+    json_decref(full);
     sqlite3_stmt *st = stmt(c, ST_CALLOUTS_NEXT);
-    if (!st || !rooms_json) {
-        free(rooms_json);
+    if (!st || !full_json) {
+        free(full_json);
         return ERR_UNAVAILABLE;
     }
-    sq_bind_text(st, 1, rooms_json);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)room->per_host);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)room->limit);
+    sq_bind_text(st, 1, full_json);
     x->out = room->limit ? arena_alloc(x->a, room->limit * sizeof(*x->out)) : NULL;
     x->n = 0;
-    int rc;
-    while (x->n < room->limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    size_t cap = room->limit + 1, n_takes = 0, scanned = 0;
+    size_t max_scan = room->limit * 4 + 256;
+    struct host_take *takes = arena_alloc(x->a, cap * sizeof(*takes));
+    int rc = SQLITE_DONE;
+    while (x->n < room->limit && scanned++ < max_scan && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *host = (const char *)sqlite3_column_text(st, 0);
+        struct host_take *h = host_take(takes, &n_takes, cap, room, host ? host : "", x->a);
+        if (!h || h->room == 0)
+            continue;
+        h->room--;
         struct callout *co = &x->out[x->n++];
-        sq_col_id(st, 0, co->execution_id);
-        co->type = (enum action_type)sqlite3_column_int(st, 1);
-        sq_col_id(st, 2, co->user_id);
-        sq_col_id(st, 3, co->app_id);
-        co->method = (enum http_method)sqlite3_column_int(st, 4);
-        co->url = sq_col_str(x->a, st, 5);
-        co->host = sq_col_str(x->a, st, 6);
+        co->host = h->host;
+        sq_col_id(st, 1, co->execution_id);
+        co->type = (enum action_type)sqlite3_column_int(st, 2);
+        sq_col_id(st, 3, co->user_id);
+        sq_col_id(st, 4, co->app_id);
+        co->method = (enum http_method)sqlite3_column_int(st, 5);
+        co->url = sq_col_str(x->a, st, 6);
         sq_headers_from_json(x->a, (const char *)sqlite3_column_text(st, 7), &co->headers,
-                          &co->n_headers);
+                             &co->n_headers);
         co->body = sq_col_str(x->a, st, 8);
         co->created_ms = sqlite3_column_int64(st, 9);
     }
     sq_done_stmt(st);
-    free(rooms_json);
+    free(full_json);
     for (size_t i = 0; i < x->n; i++) {
         if (!(st = stmt(c, ST_CALLOUT_START)))
             return ERR_UNAVAILABLE;
@@ -1305,7 +1353,7 @@ static enum err w_callouts_start(struct conn *c, const void *arg)
         if (r)
             return r;
     }
-    return ERR_OK;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : ERR_UNAVAILABLE;
 }
 
 enum err store_callouts_start(struct store *s, const char *owner, int64_t now_ms,

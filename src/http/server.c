@@ -40,7 +40,7 @@ struct http_conn {
     struct http_conn *next_job;
 };
 
-enum { STREAM_MAX_PENDING = 1 << 20, STREAM_BLOCK = 16384 };
+enum { STREAM_MAX_PENDING = 1 << 20, STREAM_BLOCK = 4096, CONNECTION_MEMORY = 12288 };
 
 struct http_stream {
     struct http_server *server;
@@ -487,7 +487,10 @@ struct http_server *http_open(const struct http_opts *o, http_handler_cb handler
     s->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->io_threads > 0 ? o->io_threads : 1),
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)20000, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)20000,
+        /* per connection: headers, buffers; the default (32 KiB) makes 10,000 open event
+         * streams cost 320 MiB */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
         s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
         MHD_OPTION_END);

@@ -144,6 +144,7 @@ struct wop {
     const void *arg;
     enum err result;
     bool done;
+    pthread_cond_t cv; /* its waiter's own: a commit wakes exactly the waiters it served */
     struct wop *next;
 };
 
@@ -163,9 +164,8 @@ struct store {
 
     struct conn *writer_conn; /* owned by the writer thread once it runs */
     pthread_t writer;
-    pthread_mutex_t w_mu; /* guards queue_head, queue_tail, stopping and every wop's done */
+    pthread_mutex_t w_mu; /* guards queue_head, queue_tail, stopping, every wop's done */
     pthread_cond_t w_work;
-    pthread_cond_t w_done;
     struct wop *queue_head, *queue_tail;
     bool stopping;
 };
@@ -551,10 +551,10 @@ static void *writer_main(void *arg)
 
         pthread_mutex_lock(&s->w_mu);
         for (struct wop *w = batch, *next; w; w = next) {
-            next = w->next; /* w belongs to its waiter as soon as done is set */
+            next = w->next; /* w belongs to its waiter once done is set and w_mu let go */
             w->done = true;
+            pthread_cond_signal(&w->cv);
         }
-        pthread_cond_broadcast(&s->w_done);
     }
     pthread_mutex_unlock(&s->w_mu);
     return NULL;
@@ -564,9 +564,11 @@ enum err sq_submit(struct store *s, enum err (*fn)(struct conn *, const void *),
                        const void *arg)
 {
     struct wop w = {.fn = fn, .arg = arg};
+    pthread_cond_init(&w.cv, NULL);
     pthread_mutex_lock(&s->w_mu);
     if (s->stopping) {
         pthread_mutex_unlock(&s->w_mu);
+        pthread_cond_destroy(&w.cv);
         return ERR_UNAVAILABLE;
     }
     if (s->queue_tail)
@@ -576,8 +578,9 @@ enum err sq_submit(struct store *s, enum err (*fn)(struct conn *, const void *),
     s->queue_tail = &w;
     pthread_cond_signal(&s->w_work);
     while (!w.done)
-        pthread_cond_wait(&s->w_done, &s->w_mu);
+        pthread_cond_wait(&w.cv, &s->w_mu);
     pthread_mutex_unlock(&s->w_mu);
+    pthread_cond_destroy(&w.cv);
     return w.result;
 }
 
@@ -675,7 +678,6 @@ enum err store_open(const char *location, struct store **out, char *why, size_t 
     pthread_cond_init(&s->pool_cv, NULL);
     pthread_mutex_init(&s->w_mu, NULL);
     pthread_cond_init(&s->w_work, NULL);
-    pthread_cond_init(&s->w_done, NULL);
     s->writer_conn = conn_open(location, why, why_len);
     enum err r = s->writer_conn ? migrate(s->writer_conn, s, why, why_len)
                                 : ERR_UNAVAILABLE;
@@ -712,7 +714,6 @@ void store_close(struct store *s)
     pthread_cond_destroy(&s->pool_cv);
     pthread_mutex_destroy(&s->w_mu);
     pthread_cond_destroy(&s->w_work);
-    pthread_cond_destroy(&s->w_done);
     free(s->path);
     free(s);
 }

@@ -5,6 +5,7 @@
  * for a while (auth/throttle.h). */
 #include "api/internal.h"
 
+#include "auth/digest.h"
 #include "auth/password.h"
 #include "auth/throttle.h"
 #include "auth/token.h"
@@ -58,11 +59,10 @@ static bool client_ok(struct api_req *r, const char *client_id, const char *secr
 static const char *signature(struct api_req *r, const char *key, const char *id,
                              const char *issued_at)
 {
-    unsigned char md[32];
-    unsigned int md_len = 0;
+    unsigned char md[DIGEST_LEN];
+    unsigned int md_len = DIGEST_LEN;
     const char *msg = arena_printf(r->a, "%s%s", id, issued_at);
-    HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)msg, strlen(msg), md,
-         &md_len);
+    digest_hmac_sha256(key, strlen(key), msg, strlen(msg), md);
     char *out = arena_alloc(r->a, 64);
     EVP_EncodeBlock((unsigned char *)out, md, (int)md_len);
     return out;

@@ -2,6 +2,8 @@
  * time. */
 #include "auth/signed.h"
 
+#include "auth/digest.h"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -15,9 +17,8 @@ static void mac_hex(const char *key, const char *link_id, const char *user_id, i
     char msg[128];
     int n = snprintf(msg, sizeof(msg), "redirect\n%s\n%s\n%lld", link_id, user_id,
                      (long long)expires);
-    unsigned char md[32];
-    unsigned int md_len = 0;
-    HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)msg, (size_t)n, md, &md_len);
+    unsigned char md[DIGEST_LEN];
+    digest_hmac_sha256(key, strlen(key), msg, (size_t)n, md);
     for (unsigned i = 0; i < 32; i++)
         snprintf(out + 2 * i, 3, "%02x", md[i]);
 }

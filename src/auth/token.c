@@ -2,6 +2,8 @@
  * keep a stolen database from yielding usable tokens; no slow hash is needed. */
 #include "auth/token.h"
 
+#include "auth/digest.h"
+
 #include "core/clock.h"
 #include "core/rand.h"
 
@@ -21,9 +23,9 @@ bool token_new(const char *org_id, char out[TOKEN_LEN + 1])
 void token_hash(const char *secret, char out[TOKEN_HASH_LEN + 1])
 {
     static const char hex[] = "0123456789abcdef";
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)secret, strlen(secret), md);
-    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) {
+    unsigned char md[DIGEST_LEN];
+    digest_sha256(secret, strlen(secret), md);
+    for (int i = 0; i < DIGEST_LEN; i++) {
         out[2 * i] = hex[md[i] >> 4];
         out[2 * i + 1] = hex[md[i] & 15];
     }

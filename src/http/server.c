@@ -40,7 +40,7 @@ struct http_conn {
     struct http_conn *next_job;
 };
 
-enum { STREAM_MAX_PENDING = 1 << 20, STREAM_BLOCK = 4096, CONNECTION_MEMORY = 12288 };
+enum { STREAM_MAX_PENDING = 1 << 20, STREAM_BLOCK = 4096, CONNECTION_MEMORY = 8192 };
 
 struct http_stream {
     struct http_server *server;

@@ -35,7 +35,8 @@ extern const unsigned char sql_001_init[];
                        "customize_application, password_hash FROM users WHERE username = ?1") \
     X(ST_APP_INSERT, "INSERT INTO apps (id, name, client_id, secret_hash, created_ms) "     \
                      "VALUES (?1, ?2, ?3, ?4, ?5)")                                          \
-    X(ST_APP_BY_NAME, "SELECT id, name, client_id FROM apps WHERE name = ?1")               \
+    X(ST_APP_BY_NAME, "SELECT id, name, client_id, secret_hash, public FROM apps "          \
+                      "WHERE name = ?1")                                                   \
     X(ST_TOKEN_INSERT, "INSERT INTO tokens (hash, user_id, app_id, expires_ms, "            \
                        "callback_execution_id, refresh_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)") \
     X(ST_APP_BY_CLIENT, "SELECT id, name, client_id, secret_hash, public FROM apps "       \
@@ -830,21 +831,28 @@ enum err store_app_add(struct store *s, const struct app *app, const char *clien
     return sq_submit(s, w_app_add, &x);
 }
 
-enum err store_app_by_name(struct store *s, const char *name, struct arena *a, struct app *out)
+/* An app by its name or client_id (the statement says which), with its secret hash and
+ * whether it is a public client when asked for. */
+static enum err read_app(struct store *s, enum stmt_id id, const char *key, struct arena *a,
+                         struct app *out, const char **secret_hash, bool *public_client)
 {
     struct conn *c = sq_reader_get(s);
     if (!c)
         return ERR_UNAVAILABLE;
-    sqlite3_stmt *st = stmt(c, ST_APP_BY_NAME);
+    sqlite3_stmt *st = stmt(c, id);
     enum err r = ERR_UNAVAILABLE;
     if (st) {
-        sq_bind_text(st, 1, name);
+        sq_bind_text(st, 1, key);
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
             memset(out, 0, sizeof(*out));
             sq_col_id(st, 0, out->id);
             out->name = sq_col_str(a, st, 1);
             out->client_id = sq_col_str(a, st, 2);
+            if (secret_hash)
+                *secret_hash = sq_col_str(a, st, 3);
+            if (public_client)
+                *public_client = sqlite3_column_int(st, 4);
             r = ERR_OK;
         } else {
             r = rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_UNAVAILABLE;
@@ -853,6 +861,11 @@ enum err store_app_by_name(struct store *s, const char *name, struct arena *a, s
     }
     sq_reader_put(s, c);
     return r;
+}
+
+enum err store_app_by_name(struct store *s, const char *name, struct arena *a, struct app *out)
+{
+    return read_app(s, ST_APP_BY_NAME, name, a, out, NULL, NULL);
 }
 
 /* ---- tokens ---- */
@@ -1516,29 +1529,7 @@ enum err store_async_expire(struct store *s, int64_t now_ms, int64_t *n)
 enum err store_app_by_client_id(struct store *s, const char *client_id, struct arena *a,
                                 struct app *out, const char **secret_hash, bool *public_client)
 {
-    struct conn *c = sq_reader_get(s);
-    if (!c)
-        return ERR_UNAVAILABLE;
-    sqlite3_stmt *st = stmt(c, ST_APP_BY_CLIENT);
-    enum err r = ERR_UNAVAILABLE;
-    if (st) {
-        sq_bind_text(st, 1, client_id);
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            memset(out, 0, sizeof(*out));
-            sq_col_id(st, 0, out->id);
-            out->name = sq_col_str(a, st, 1);
-            out->client_id = sq_col_str(a, st, 2);
-            *secret_hash = sq_col_str(a, st, 3);
-            *public_client = sqlite3_column_int(st, 4);
-            r = ERR_OK;
-        } else {
-            r = rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_UNAVAILABLE;
-        }
-        sq_done_stmt(st);
-    }
-    sq_reader_put(s, c);
-    return r;
+    return read_app(s, ST_APP_BY_CLIENT, client_id, a, out, secret_hash, public_client);
 }
 
 struct password_arg {

@@ -118,6 +118,7 @@ int cli_serve(int argc, char **argv)
     struct http_server *http = http_open(&ho, api_handle, &api, why, sizeof(why));
     if (!http) {
         fprintf(stderr, "actionlinks: %s\n", why);
+        throttle_free(api.throttle);
         store_close(store);
         return 1;
     }
@@ -146,6 +147,7 @@ int cli_serve(int argc, char **argv)
     if (!api.events) {
         fprintf(stderr, "actionlinks: cannot start the event hub\n");
         http_close(http);
+        throttle_free(api.throttle);
         store_close(store);
         return 1;
     }
@@ -153,6 +155,8 @@ int cli_serve(int argc, char **argv)
     if (!api.dispatch) {
         fprintf(stderr, "actionlinks: %s\n", why);
         http_close(http);
+        events_free(api.events);
+        throttle_free(api.throttle);
         store_close(store);
         return 1;
     }

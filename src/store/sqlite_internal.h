@@ -29,11 +29,16 @@ void sq_done_stmt(sqlite3_stmt *st);
 /* Runs fn(conn, arg) on the writer thread inside the next group commit, in a savepoint of
  * its own; returns fn's result once the commit is durable (ERR_UNAVAILABLE if it failed).
  * fn may fill in *arg; the caller is blocked meanwhile, so its arena may be used. */
-enum err sq_submit(struct store *s, enum err (*fn)(struct conn *, const void *),
-                   const void *arg);
+enum err sq_submit(struct store *s, enum err (*fn)(struct conn *, const void *), const void *arg);
 /* A reader connection from the pool, and back. */
 struct conn *sq_reader_get(struct store *s);
 void sq_reader_put(struct store *s, struct conn *c);
+
+/* A lookup of at most one row by one text key (bound as ?1): row(st, a, out) reads the
+ * row. ERR_NOT_FOUND when there is none, ERR_UNAVAILABLE on a database failure. sql must
+ * be static text (see sq_prepare). */
+enum err sq_lookup(struct store *s, const char *sql, const char *key, struct arena *a,
+                   void (*row)(sqlite3_stmt *st, struct arena *a, void *out), void *out);
 
 /* Binding: NULL text binds SQL NULL; an id "" binds NULL too. */
 void sq_bind_text(sqlite3_stmt *st, int i, const char *v);

@@ -84,36 +84,27 @@ enum err store_gtemplate_create(struct store *s, const struct group_template *t)
     return sq_submit(s, w_gtemplate_create, t);
 }
 
+static void gtemplate_row(sqlite3_stmt *st, struct arena *a, void *p)
+{
+    struct group_template *out = p;
+    memset(out, 0, sizeof(*out));
+    out->developer_name = sq_col_str(a, st, 0);
+    out->master_label = sq_col_str(a, st, 1);
+    out->category = (enum category)sqlite3_column_int(st, 2);
+    out->policy = (enum policy)sqlite3_column_int(st, 3);
+    out->hours_until_expiration = sqlite3_column_int(st, 4);
+    out->published = sqlite3_column_int(st, 5);
+    sq_col_id(st, 6, out->creator_id);
+    out->created_ms = sqlite3_column_int64(st, 7);
+    out->modified_ms = sqlite3_column_int64(st, 8);
+}
+
 enum err store_gtemplate_get(struct store *s, const char *id, struct arena *a,
                              struct group_template *out)
 {
-    struct conn *c = sq_reader_get(s);
-    if (!c)
-        return ERR_UNAVAILABLE;
-    enum err r = ERR_UNAVAILABLE;
-    sqlite3_stmt *st = sq_prepare(c, SQL_GT_GET);
-    if (st) {
-        sq_bind_text(st, 1, id);
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            memset(out, 0, sizeof(*out));
-            snprintf(out->id, sizeof(out->id), "%s", id);
-            out->developer_name = sq_col_str(a, st, 0);
-            out->master_label = sq_col_str(a, st, 1);
-            out->category = (enum category)sqlite3_column_int(st, 2);
-            out->policy = (enum policy)sqlite3_column_int(st, 3);
-            out->hours_until_expiration = sqlite3_column_int(st, 4);
-            out->published = sqlite3_column_int(st, 5);
-            sq_col_id(st, 6, out->creator_id);
-            out->created_ms = sqlite3_column_int64(st, 7);
-            out->modified_ms = sqlite3_column_int64(st, 8);
-            r = ERR_OK;
-        } else {
-            r = rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_UNAVAILABLE;
-        }
-        sq_done_stmt(st);
-    }
-    sq_reader_put(s, c);
+    enum err r = sq_lookup(s, SQL_GT_GET, id, a, gtemplate_row, out);
+    if (r == ERR_OK)
+        snprintf(out->id, sizeof(out->id), "%s", id);
     return r;
 }
 
@@ -266,27 +257,15 @@ enum err store_ltemplate_create(struct store *s, const struct link_template *t)
     return sq_submit(s, w_ltemplate_create, t);
 }
 
+static void ltemplate_row(sqlite3_stmt *st, struct arena *a, void *out)
+{
+    read_ltemplate(st, a, out);
+}
+
 enum err store_ltemplate_get(struct store *s, const char *id, struct arena *a,
                              struct link_template *out)
 {
-    struct conn *c = sq_reader_get(s);
-    if (!c)
-        return ERR_UNAVAILABLE;
-    enum err r = ERR_UNAVAILABLE;
-    sqlite3_stmt *st = sq_prepare(c, SQL_LT_GET);
-    if (st) {
-        sq_bind_text(st, 1, id);
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            read_ltemplate(st, a, out);
-            r = ERR_OK;
-        } else {
-            r = rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_UNAVAILABLE;
-        }
-        sq_done_stmt(st);
-    }
-    sq_reader_put(s, c);
-    return r;
+    return sq_lookup(s, SQL_LT_GET, id, a, ltemplate_row, out);
 }
 
 enum err store_ltemplates_of(struct store *s, const char *group_template_id, struct arena *a,

@@ -25,102 +25,102 @@
 
 extern const unsigned char sql_001_init[];
 
-#define STMT_TABLE(X)                                                                      \
-    X(ST_USER_INSERT, "INSERT INTO users (id, username, name, manager_id, view_all_data, " \
-                      "customize_application, password_hash, created_ms) "                \
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                            \
-    X(ST_USER_BY_ID, "SELECT id, username, name, manager_id, view_all_data, "               \
-                     "customize_application, password_hash FROM users WHERE id = ?1")       \
-    X(ST_USER_BY_NAME, "SELECT id, username, name, manager_id, view_all_data, "             \
-                       "customize_application, password_hash FROM users WHERE username = ?1") \
-    X(ST_APP_INSERT, "INSERT INTO apps (id, name, client_id, secret_hash, created_ms) "     \
-                     "VALUES (?1, ?2, ?3, ?4, ?5)")                                          \
-    X(ST_APP_BY_NAME, "SELECT id, name, client_id, secret_hash, public FROM apps "          \
-                      "WHERE name = ?1")                                                   \
-    X(ST_TOKEN_INSERT, "INSERT INTO tokens (hash, user_id, app_id, expires_ms, "            \
-                       "callback_execution_id, refresh_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)") \
-    X(ST_APP_BY_CLIENT, "SELECT id, name, client_id, secret_hash, public FROM apps "       \
-                        "WHERE client_id = ?1")                                            \
-    X(ST_USER_PASSWORD, "UPDATE users SET password_hash = ?2 WHERE id = ?1")               \
-    X(ST_REFRESH_INSERT, "INSERT INTO refresh_tokens (hash, user_id, app_id, created_ms) "  \
-                         "VALUES (?1, ?2, ?3, ?4)")                                        \
-    X(ST_REFRESH_GET, "SELECT user_id, app_id, revoked FROM refresh_tokens WHERE hash = ?1") \
-    X(ST_REFRESH_REVOKE, "UPDATE refresh_tokens SET revoked = 1 WHERE hash = ?1")          \
-    X(ST_TOKENS_OF_REFRESH, "UPDATE tokens SET revoked = 1 WHERE refresh_hash = ?1")       \
-    X(ST_TOKEN_PRINCIPAL,                                                                  \
-      "SELECT t.expires_ms, t.revoked, t.callback_execution_id, u.id, u.username, u.name, " \
-      "u.manager_id, u.view_all_data, u.customize_application, a.id, a.name, a.client_id " \
-      "FROM tokens t JOIN users u ON u.id = t.user_id JOIN apps a ON a.id = t.app_id "    \
-      "WHERE t.hash = ?1")                                                                 \
-    X(ST_TOKEN_REVOKE, "UPDATE tokens SET revoked = 1 WHERE hash = ?1")                    \
-    X(ST_GROUP_INSERT, "INSERT INTO groups (id, category, policy, expiration_ms, "          \
-                       "creator_id, app_id, template_id, created_ms, modified_ms, "          \
-                       "bindings) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")                       \
-    X(ST_LINK_INSERT,                                                                      \
-      "INSERT INTO links (id, group_id, position, type, action_url, method, label_key, "   \
-      "requires_confirmation, group_default, headers, request_body, user_id, "            \
-      "excluded_user_id, template_id, created_ms, modified_ms, label) "                    \
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)")    \
-    X(ST_GROUP_FULL,                                                                       \
-      "SELECT g.category, g.policy, g.expiration_ms, g.creator_id, g.app_id, g.template_id, " \
-      "g.created_ms, g.modified_ms, g.bindings, g.id, l.id, l.position, l.type, "           \
-      "l.action_url, l.method, l.label_key, l.requires_confirmation, l.group_default, "      \
-      "l.headers, l.request_body, l.user_id, l.excluded_user_id, l.template_id, "            \
-      "l.created_ms, l.modified_ms, l.label "                                               \
-      "FROM groups g LEFT JOIN links l ON l.group_id = g.id WHERE g.id = ?1 "               \
-      "ORDER BY l.position")                                                                \
-    X(ST_LINK_GROUP_FULL,                                                                  \
-      "SELECT g.category, g.policy, g.expiration_ms, g.creator_id, g.app_id, g.template_id, " \
-      "g.created_ms, g.modified_ms, g.bindings, g.id, l.id, l.position, l.type, "           \
-      "l.action_url, l.method, l.label_key, l.requires_confirmation, l.group_default, "      \
-      "l.headers, l.request_body, l.user_id, l.excluded_user_id, l.template_id, "            \
-      "l.created_ms, l.modified_ms, l.label "                                               \
-      "FROM links k JOIN groups g ON g.id = k.group_id LEFT JOIN links l "                  \
-      "ON l.group_id = g.id WHERE k.id = ?1 ORDER BY l.position")                           \
-    X(ST_GROUP_DELETE, "DELETE FROM groups WHERE id = ?1")                                 \
-    X(ST_FEED_GROUPS_DELETE, "DELETE FROM feed_item_groups WHERE group_id = ?1")           \
-    X(ST_LINKS_DELETE, "DELETE FROM links WHERE group_id = ?1")                            \
-    X(ST_CALLOUTS_DELETE, "DELETE FROM callouts WHERE execution_id IN "                    \
-                          "(SELECT id FROM executions WHERE group_id = ?1)")               \
-    X(ST_EXECUTIONS_DELETE, "DELETE FROM executions WHERE group_id = ?1")                  \
-    X(ST_EXEC_BY_SCOPE,                                                                    \
-      "SELECT e.id, e.link_id, e.user_id, e.status, e.created_ms, e.modified_ms, "          \
-      "e.diagnostic, e.deadline_ms, u.username, u.name FROM executions e "                 \
-      "LEFT JOIN users u ON u.id = e.user_id WHERE e.group_id = ?1 AND e.scope_user_id = ?2") \
-    X(ST_EXEC_INSERT, "INSERT INTO executions (id, group_id, scope_user_id, link_id, "      \
-                      "user_id, status, created_ms, modified_ms, deadline_ms) "            \
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)")                        \
-    X(ST_EXEC_UPDATE, "UPDATE executions SET status = ?3, modified_ms = ?4, "               \
-                      "diagnostic = coalesce(?5, diagnostic) WHERE id = ?1 AND status = ?2") \
-    X(ST_CALLOUT_INSERT,                                                                   \
-      "INSERT INTO callouts (execution_id, state, type, user_id, app_id, method, url, host, " \
-      "headers, body, created_ms) VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")    \
-    X(ST_CALLOUTS_NEXT,                                                                    \
-      "SELECT host, execution_id, type, user_id, app_id, method, url, headers, body, "      \
-      "created_ms FROM callouts WHERE state = 0 AND host NOT IN "                          \
-      "(SELECT value FROM json_each(?1)) ORDER BY created_ms, execution_id")               \
-    X(ST_CALLOUT_START, "UPDATE callouts SET state = 1, owner = ?2, started_ms = ?3 "       \
-                        "WHERE execution_id = ?1 AND state = 0")                           \
-    X(ST_CALLOUT_DONE, "UPDATE callouts SET state = 2, finished_ms = ?3, url = ?4, "        \
-                       "headers = '[]', body = NULL WHERE execution_id = ?1 AND state = 1 " \
-                       "AND owner = ?2")                                                   \
-    X(ST_EXEC_FINISH, "UPDATE executions SET status = ?2, diagnostic = ?3, modified_ms = ?4 " \
-                      "WHERE id = ?1 AND status = 1")                                      \
-    X(ST_NODE_BEAT, "INSERT INTO nodes (id, heartbeat_ms) VALUES (?1, ?2) ON CONFLICT (id) " \
-                    "DO UPDATE SET heartbeat_ms = excluded.heartbeat_ms")                  \
-    X(ST_RECOVER_EXECUTIONS,                                                               \
-      "UPDATE executions SET status = 3, diagnostic = ?2, modified_ms = ?1 WHERE status = 1 " \
-      "AND id IN (SELECT execution_id FROM callouts WHERE state = 1 AND owner NOT IN "     \
-      "(SELECT id FROM nodes WHERE heartbeat_ms > ?1 - ?3))")                              \
-    X(ST_RECOVER_CALLOUTS,                                                                 \
-      "UPDATE callouts SET state = 2, finished_ms = ?1, headers = '[]', body = NULL, "     \
-      "url = CASE WHEN instr(url, '?') > 0 THEN substr(url, 1, instr(url, '?') - 1) "      \
-      "ELSE url END WHERE state = 1 AND owner NOT IN "                                     \
-      "(SELECT id FROM nodes WHERE heartbeat_ms > ?1 - ?2)")                               \
-    X(ST_NODES_FORGET, "DELETE FROM nodes WHERE heartbeat_ms <= ?1 - ?2")                  \
-    X(ST_NODE_LEAVE, "DELETE FROM nodes WHERE id = ?1")                                    \
-    X(ST_ASYNC_EXPIRE, "UPDATE executions SET status = 3, diagnostic = ?2, modified_ms = ?1 " \
-                       "WHERE status = 1 AND deadline_ms > 0 AND deadline_ms <= ?1")       \
+#define STMT_TABLE(X)                                                                              \
+    X(ST_USER_INSERT, "INSERT INTO users (id, username, name, manager_id, view_all_data, "         \
+                      "customize_application, password_hash, created_ms) "                         \
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                                   \
+    X(ST_USER_BY_ID, "SELECT id, username, name, manager_id, view_all_data, "                      \
+                     "customize_application, password_hash FROM users WHERE id = ?1")              \
+    X(ST_USER_BY_NAME, "SELECT id, username, name, manager_id, view_all_data, "                    \
+                       "customize_application, password_hash FROM users WHERE username = ?1")      \
+    X(ST_APP_INSERT, "INSERT INTO apps (id, name, client_id, secret_hash, created_ms) "            \
+                     "VALUES (?1, ?2, ?3, ?4, ?5)")                                                \
+    X(ST_APP_BY_NAME, "SELECT id, name, client_id, secret_hash, public FROM apps "                 \
+                      "WHERE name = ?1")                                                           \
+    X(ST_TOKEN_INSERT, "INSERT INTO tokens (hash, user_id, app_id, expires_ms, "                   \
+                       "callback_execution_id, refresh_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")     \
+    X(ST_APP_BY_CLIENT, "SELECT id, name, client_id, secret_hash, public FROM apps "               \
+                        "WHERE client_id = ?1")                                                    \
+    X(ST_USER_PASSWORD, "UPDATE users SET password_hash = ?2 WHERE id = ?1")                       \
+    X(ST_REFRESH_INSERT, "INSERT INTO refresh_tokens (hash, user_id, app_id, created_ms) "         \
+                         "VALUES (?1, ?2, ?3, ?4)")                                                \
+    X(ST_REFRESH_GET, "SELECT user_id, app_id, revoked FROM refresh_tokens WHERE hash = ?1")       \
+    X(ST_REFRESH_REVOKE, "UPDATE refresh_tokens SET revoked = 1 WHERE hash = ?1")                  \
+    X(ST_TOKENS_OF_REFRESH, "UPDATE tokens SET revoked = 1 WHERE refresh_hash = ?1")               \
+    X(ST_TOKEN_PRINCIPAL,                                                                          \
+      "SELECT t.expires_ms, t.revoked, t.callback_execution_id, u.id, u.username, u.name, "        \
+      "u.manager_id, u.view_all_data, u.customize_application, a.id, a.name, a.client_id "         \
+      "FROM tokens t JOIN users u ON u.id = t.user_id JOIN apps a ON a.id = t.app_id "             \
+      "WHERE t.hash = ?1")                                                                         \
+    X(ST_TOKEN_REVOKE, "UPDATE tokens SET revoked = 1 WHERE hash = ?1")                            \
+    X(ST_GROUP_INSERT, "INSERT INTO groups (id, category, policy, expiration_ms, "                 \
+                       "creator_id, app_id, template_id, created_ms, modified_ms, "                \
+                       "bindings) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")               \
+    X(ST_LINK_INSERT,                                                                              \
+      "INSERT INTO links (id, group_id, position, type, action_url, method, label_key, "           \
+      "requires_confirmation, group_default, headers, request_body, user_id, "                     \
+      "excluded_user_id, template_id, created_ms, modified_ms, label) "                            \
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)")       \
+    X(ST_GROUP_FULL,                                                                               \
+      "SELECT g.category, g.policy, g.expiration_ms, g.creator_id, g.app_id, g.template_id, "      \
+      "g.created_ms, g.modified_ms, g.bindings, g.id, l.id, l.position, l.type, "                  \
+      "l.action_url, l.method, l.label_key, l.requires_confirmation, l.group_default, "            \
+      "l.headers, l.request_body, l.user_id, l.excluded_user_id, l.template_id, "                  \
+      "l.created_ms, l.modified_ms, l.label "                                                      \
+      "FROM groups g LEFT JOIN links l ON l.group_id = g.id WHERE g.id = ?1 "                      \
+      "ORDER BY l.position")                                                                       \
+    X(ST_LINK_GROUP_FULL,                                                                          \
+      "SELECT g.category, g.policy, g.expiration_ms, g.creator_id, g.app_id, g.template_id, "      \
+      "g.created_ms, g.modified_ms, g.bindings, g.id, l.id, l.position, l.type, "                  \
+      "l.action_url, l.method, l.label_key, l.requires_confirmation, l.group_default, "            \
+      "l.headers, l.request_body, l.user_id, l.excluded_user_id, l.template_id, "                  \
+      "l.created_ms, l.modified_ms, l.label "                                                      \
+      "FROM links k JOIN groups g ON g.id = k.group_id LEFT JOIN links l "                         \
+      "ON l.group_id = g.id WHERE k.id = ?1 ORDER BY l.position")                                  \
+    X(ST_GROUP_DELETE, "DELETE FROM groups WHERE id = ?1")                                         \
+    X(ST_FEED_GROUPS_DELETE, "DELETE FROM feed_item_groups WHERE group_id = ?1")                   \
+    X(ST_LINKS_DELETE, "DELETE FROM links WHERE group_id = ?1")                                    \
+    X(ST_CALLOUTS_DELETE, "DELETE FROM callouts WHERE execution_id IN "                            \
+                          "(SELECT id FROM executions WHERE group_id = ?1)")                       \
+    X(ST_EXECUTIONS_DELETE, "DELETE FROM executions WHERE group_id = ?1")                          \
+    X(ST_EXEC_BY_SCOPE,                                                                            \
+      "SELECT e.id, e.link_id, e.user_id, e.status, e.created_ms, e.modified_ms, "                 \
+      "e.diagnostic, e.deadline_ms, u.username, u.name FROM executions e "                         \
+      "LEFT JOIN users u ON u.id = e.user_id WHERE e.group_id = ?1 AND e.scope_user_id = ?2")      \
+    X(ST_EXEC_INSERT, "INSERT INTO executions (id, group_id, scope_user_id, link_id, "             \
+                      "user_id, status, created_ms, modified_ms, deadline_ms) "                    \
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)")                               \
+    X(ST_EXEC_UPDATE, "UPDATE executions SET status = ?3, modified_ms = ?4, "                      \
+                      "diagnostic = coalesce(?5, diagnostic) WHERE id = ?1 AND status = ?2")       \
+    X(ST_CALLOUT_INSERT,                                                                           \
+      "INSERT INTO callouts (execution_id, state, type, user_id, app_id, method, url, host, "      \
+      "headers, body, created_ms) VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")            \
+    X(ST_CALLOUTS_NEXT,                                                                            \
+      "SELECT host, execution_id, type, user_id, app_id, method, url, headers, body, "             \
+      "created_ms FROM callouts WHERE state = 0 AND host NOT IN "                                  \
+      "(SELECT value FROM json_each(?1)) ORDER BY created_ms, execution_id")                       \
+    X(ST_CALLOUT_START, "UPDATE callouts SET state = 1, owner = ?2, started_ms = ?3 "              \
+                        "WHERE execution_id = ?1 AND state = 0")                                   \
+    X(ST_CALLOUT_DONE, "UPDATE callouts SET state = 2, finished_ms = ?3, url = ?4, "               \
+                       "headers = '[]', body = NULL WHERE execution_id = ?1 AND state = 1 "        \
+                       "AND owner = ?2")                                                           \
+    X(ST_EXEC_FINISH, "UPDATE executions SET status = ?2, diagnostic = ?3, modified_ms = ?4 "      \
+                      "WHERE id = ?1 AND status = 1")                                              \
+    X(ST_NODE_BEAT, "INSERT INTO nodes (id, heartbeat_ms) VALUES (?1, ?2) ON CONFLICT (id) "       \
+                    "DO UPDATE SET heartbeat_ms = excluded.heartbeat_ms")                          \
+    X(ST_RECOVER_EXECUTIONS,                                                                       \
+      "UPDATE executions SET status = 3, diagnostic = ?2, modified_ms = ?1 WHERE status = 1 "      \
+      "AND id IN (SELECT execution_id FROM callouts WHERE state = 1 AND owner NOT IN "             \
+      "(SELECT id FROM nodes WHERE heartbeat_ms > ?1 - ?3))")                                      \
+    X(ST_RECOVER_CALLOUTS,                                                                         \
+      "UPDATE callouts SET state = 2, finished_ms = ?1, headers = '[]', body = NULL, "             \
+      "url = CASE WHEN instr(url, '?') > 0 THEN substr(url, 1, instr(url, '?') - 1) "              \
+      "ELSE url END WHERE state = 1 AND owner NOT IN "                                             \
+      "(SELECT id FROM nodes WHERE heartbeat_ms > ?1 - ?2)")                                       \
+    X(ST_NODES_FORGET, "DELETE FROM nodes WHERE heartbeat_ms <= ?1 - ?2")                          \
+    X(ST_NODE_LEAVE, "DELETE FROM nodes WHERE id = ?1")                                            \
+    X(ST_ASYNC_EXPIRE, "UPDATE executions SET status = 3, diagnostic = ?2, modified_ms = ?1 "      \
+                       "WHERE status = 1 AND deadline_ms > 0 AND deadline_ms <= ?1")               \
     X(ST_CALLOUT_COUNTS, "SELECT state, count(*) FROM callouts GROUP BY state")
 
 enum stmt_id {
@@ -137,7 +137,6 @@ static const char *const stmt_sql[] = {
     STMT_TABLE(X)
 #undef X
 };
-
 
 /* A write waiting for the writer thread. */
 struct wop {
@@ -190,9 +189,8 @@ static struct conn *conn_open(const char *path, char *why, size_t why_len)
     struct conn *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
-    int rc = sqlite3_open_v2(path, &c->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         snprintf(why, why_len, "cannot open %s: %s", path,
                  c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
@@ -391,6 +389,29 @@ void store_snapshot_end(struct store *s)
         sqlite3_exec(slot->c->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+enum err sq_lookup(struct store *s, const char *sql, const char *key, struct arena *a,
+                   void (*row)(sqlite3_stmt *st, struct arena *a, void *out), void *out)
+{
+    struct conn *c = sq_reader_get(s);
+    if (!c)
+        return ERR_UNAVAILABLE;
+    enum err r = ERR_UNAVAILABLE;
+    sqlite3_stmt *st = sq_prepare(c, sql);
+    if (st) {
+        sq_bind_text(st, 1, key);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            row(st, a, out);
+            r = ERR_OK;
+        } else if (rc == SQLITE_DONE) {
+            r = ERR_NOT_FOUND;
+        }
+        sq_done_stmt(st);
+    }
+    sq_reader_put(s, c);
+    return r;
+}
+
 /* ---- binding and reading helpers ---- */
 
 void sq_bind_text(sqlite3_stmt *st, int i, const char *v)
@@ -561,8 +582,7 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-enum err sq_submit(struct store *s, enum err (*fn)(struct conn *, const void *),
-                       const void *arg)
+enum err sq_submit(struct store *s, enum err (*fn)(struct conn *, const void *), const void *arg)
 {
     struct wop w = {.fn = fn, .arg = arg};
     pthread_cond_init(&w.cv, NULL);
@@ -630,8 +650,7 @@ static enum err migrate(struct conn *c, struct store *s, char *why, size_t why_l
                  "INSERT INTO meta (key, value) VALUES ('org_id', '%s'), ('signing_key', '%s');"
                  "INSERT INTO apps (id, name, client_id, secret_hash, public, created_ms) "
                  "VALUES ('%s', '%s', '%s', '', 1, %lld); PRAGMA user_version=1",
-                 id, key, web_app, WEB_APP_CLIENT_ID, WEB_APP_CLIENT_ID,
-                 (long long)clock_now_ms());
+                 id, key, web_app, WEB_APP_CLIENT_ID, WEB_APP_CLIENT_ID, (long long)clock_now_ms());
         if (!exec_sql(c, (const char *)sql_001_init) || !exec_sql(c, sql)) {
             snprintf(why, why_len, "cannot create the schema: %s", sqlite3_errmsg(c->db));
             exec_sql(c, "ROLLBACK");
@@ -680,8 +699,7 @@ enum err store_open(const char *location, struct store **out, char *why, size_t 
     pthread_mutex_init(&s->w_mu, NULL);
     pthread_cond_init(&s->w_work, NULL);
     s->writer_conn = conn_open(location, why, why_len);
-    enum err r = s->writer_conn ? migrate(s->writer_conn, s, why, why_len)
-                                : ERR_UNAVAILABLE;
+    enum err r = s->writer_conn ? migrate(s->writer_conn, s, why, why_len) : ERR_UNAVAILABLE;
     if (r == ERR_OK && pthread_create(&s->writer, NULL, writer_main, s) != 0) {
         snprintf(why, why_len, "cannot start the writer thread");
         r = ERR_UNAVAILABLE;
@@ -764,34 +782,23 @@ enum err store_user_add(struct store *s, const struct user *u)
     return sq_submit(s, w_user_add, u);
 }
 
+static void user_row(sqlite3_stmt *st, struct arena *a, void *p)
+{
+    struct user *out = p;
+    memset(out, 0, sizeof(*out));
+    sq_col_id(st, 0, out->id);
+    out->username = sq_col_str(a, st, 1);
+    out->name = sq_col_str(a, st, 2);
+    sq_col_id(st, 3, out->manager_id);
+    out->view_all_data = sqlite3_column_int(st, 4);
+    out->customize_application = sqlite3_column_int(st, 5);
+    out->password_hash = sq_col_str(a, st, 6);
+}
+
 static enum err read_user(struct store *s, enum stmt_id id, const char *key, struct arena *a,
                           struct user *out)
 {
-    struct conn *c = sq_reader_get(s);
-    if (!c)
-        return ERR_UNAVAILABLE;
-    sqlite3_stmt *st = stmt(c, id);
-    enum err r = ERR_UNAVAILABLE;
-    if (st) {
-        sq_bind_text(st, 1, key);
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            memset(out, 0, sizeof(*out));
-            sq_col_id(st, 0, out->id);
-            out->username = sq_col_str(a, st, 1);
-            out->name = sq_col_str(a, st, 2);
-            sq_col_id(st, 3, out->manager_id);
-            out->view_all_data = sqlite3_column_int(st, 4);
-            out->customize_application = sqlite3_column_int(st, 5);
-            out->password_hash = sq_col_str(a, st, 6);
-            r = ERR_OK;
-        } else {
-            r = rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_UNAVAILABLE;
-        }
-        sq_done_stmt(st);
-    }
-    sq_reader_put(s, c);
-    return r;
+    return sq_lookup(s, stmt_sql[id], key, a, user_row, out);
 }
 
 enum err store_user_get(struct store *s, const char *id, struct arena *a, struct user *out)
@@ -831,36 +838,32 @@ enum err store_app_add(struct store *s, const struct app *app, const char *clien
     return sq_submit(s, w_app_add, &x);
 }
 
-/* An app by its name or client_id (the statement says which), with its secret hash and
- * whether it is a public client when asked for. */
+/* An app row: id, name, client_id, secret_hash, public. */
+struct app_row {
+    struct app *app;
+    const char **secret_hash;
+    bool *public_client;
+};
+
+static void app_row(sqlite3_stmt *st, struct arena *a, void *p)
+{
+    struct app_row *x = p;
+    memset(x->app, 0, sizeof(*x->app));
+    sq_col_id(st, 0, x->app->id);
+    x->app->name = sq_col_str(a, st, 1);
+    x->app->client_id = sq_col_str(a, st, 2);
+    if (x->secret_hash)
+        *x->secret_hash = sq_col_str(a, st, 3);
+    if (x->public_client)
+        *x->public_client = sqlite3_column_int(st, 4);
+}
+
+/* An app by its name or client_id (the statement says which). */
 static enum err read_app(struct store *s, enum stmt_id id, const char *key, struct arena *a,
                          struct app *out, const char **secret_hash, bool *public_client)
 {
-    struct conn *c = sq_reader_get(s);
-    if (!c)
-        return ERR_UNAVAILABLE;
-    sqlite3_stmt *st = stmt(c, id);
-    enum err r = ERR_UNAVAILABLE;
-    if (st) {
-        sq_bind_text(st, 1, key);
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            memset(out, 0, sizeof(*out));
-            sq_col_id(st, 0, out->id);
-            out->name = sq_col_str(a, st, 1);
-            out->client_id = sq_col_str(a, st, 2);
-            if (secret_hash)
-                *secret_hash = sq_col_str(a, st, 3);
-            if (public_client)
-                *public_client = sqlite3_column_int(st, 4);
-            r = ERR_OK;
-        } else {
-            r = rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_UNAVAILABLE;
-        }
-        sq_done_stmt(st);
-    }
-    sq_reader_put(s, c);
-    return r;
+    struct app_row x = {out, secret_hash, public_client};
+    return sq_lookup(s, stmt_sql[id], key, a, app_row, &x);
 }
 
 enum err store_app_by_name(struct store *s, const char *name, struct arena *a, struct app *out)
@@ -890,8 +893,8 @@ enum err store_token_add(struct store *s, const struct token_rec *t)
     return sq_submit(s, w_token_add, t);
 }
 
-enum err store_token_principal(struct store *s, const char *hash, int64_t now_ms,
-                               struct arena *a, struct principal *out)
+enum err store_token_principal(struct store *s, const char *hash, int64_t now_ms, struct arena *a,
+                               struct principal *out)
 {
     struct conn *c = sq_reader_get(s);
     if (!c)
@@ -1075,8 +1078,8 @@ enum err store_group_get(struct store *s, const char *id, struct arena *a, struc
     return r;
 }
 
-enum err store_link_group(struct store *s, const char *link_id, struct arena *a,
-                          struct group *out, size_t *index)
+enum err store_link_group(struct store *s, const char *link_id, struct arena *a, struct group *out,
+                          size_t *index)
 {
     struct conn *c = sq_reader_get(s);
     if (!c)
@@ -1103,8 +1106,7 @@ enum err sq_group_delete(struct conn *c, const void *arg)
 {
     /* the group last: its row count tells whether it was there */
     static const enum stmt_id steps[] = {ST_CALLOUTS_DELETE, ST_EXECUTIONS_DELETE,
-                                         ST_FEED_GROUPS_DELETE, ST_LINKS_DELETE,
-                                         ST_GROUP_DELETE};
+                                         ST_FEED_GROUPS_DELETE, ST_LINKS_DELETE, ST_GROUP_DELETE};
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
         sqlite3_stmt *st = stmt(c, steps[i]);
         if (!st)
@@ -1209,8 +1211,8 @@ static enum err w_execution_create(struct conn *c, const void *arg)
     return r == ERR_CONFLICT ? ERR_UNAVAILABLE : r;
 }
 
-enum err store_execution_create(struct store *s, const struct execution *e,
-                                const struct callout *c, const struct token_rec *t)
+enum err store_execution_create(struct store *s, const struct execution *e, const struct callout *c,
+                                const struct token_rec *t)
 {
     struct exec_create_arg x = {e, c, t};
     return sq_submit(s, w_execution_create, &x);
@@ -1260,9 +1262,15 @@ enum err store_callout_counts(struct store *s, struct callout_counts *out)
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
             int64_t n = sqlite3_column_int64(st, 1);
             switch (sqlite3_column_int(st, 0)) {
-            case 0: out->queued = n; break;
-            case 1: out->started = n; break;
-            default: out->done += n; break;
+            case 0:
+                out->queued = n;
+                break;
+            case 1:
+                out->started = n;
+                break;
+            default:
+                out->done += n;
+                break;
             }
         }
         r = rc == SQLITE_DONE ? ERR_OK : ERR_UNAVAILABLE;

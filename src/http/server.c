@@ -13,8 +13,11 @@
 #include "core/log.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,8 +59,15 @@ struct http_stream {
     struct http_stream *prev, *next; /* in the server's list; guarded by server->streams_mu */
 };
 
+enum { MAX_IO_THREADS = 64 };
+
 struct http_server {
-    struct MHD_Daemon *mhd;
+    /* One single-threaded daemon per I/O thread, each with its own listening socket in
+     * one SO_REUSEPORT group: the kernel spreads connections over them evenly. (One
+     * daemon with a thread pool shares one socket and lets whichever thread wakes first
+     * accept, so a burst of connections could all land on one thread.) */
+    struct MHD_Daemon *mhd[MAX_IO_THREADS];
+    int n_mhd;
     pthread_mutex_t streams_mu; /* guards streams */
     struct http_stream *streams;
     http_handler_cb handler;
@@ -447,25 +457,82 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     log_msg(LOG_DEBUG, "libmicrohttpd: %s", msg);
 }
 
+/* A listening TCP socket on addr; with reuse_port, in the SO_REUSEPORT group of the
+ * others bound to the same port. -1 with errno set on failure. */
+static int listen_socket(const struct sockaddr_storage *addr, bool reuse_port)
+{
+    int family = addr->ss_family;
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    if (reuse_port)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
+    if (family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+    socklen_t len = family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    if (bind(fd, (const struct sockaddr *)addr, len) != 0 || listen(fd, 1024) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+static int socket_port(int fd)
+{
+    struct sockaddr_storage a;
+    socklen_t len = sizeof(a);
+    if (getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+        return -1;
+    return ntohs(a.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&a)->sin6_port
+                                         : ((struct sockaddr_in *)&a)->sin_port);
+}
+
+static void set_port(struct sockaddr_storage *addr, int port)
+{
+    if (addr->ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)addr)->sin6_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in *)addr)->sin_port = htons((uint16_t)port);
+}
+
+static struct MHD_Daemon *start_daemon(struct http_server *s, int fd, bool v6)
+{
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    if (v6)
+        flags |= MHD_USE_IPv6;
+    return MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET,
+                            (MHD_socket)fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)20000,
+                            /* per connection: headers, buffers; the default (32 KiB) makes 10,000
+                             * open event streams cost 320 MiB */
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                            MHD_OPTION_UNESCAPE_CALLBACK, unescape, s, MHD_OPTION_EXTERNAL_LOGGER,
+                            on_mhd_log, s, MHD_OPTION_END);
+}
+
 struct http_server *http_open(const struct http_opts *o, http_handler_cb handler, void *ctx,
                               char *why, size_t why_len)
 {
     struct sockaddr_storage addr;
     memset(&addr, 0, sizeof(addr));
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     struct sockaddr_in *v4 = (struct sockaddr_in *)&addr;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&addr;
+    bool is_v6 = false;
     if (inet_pton(AF_INET, o->host, &v4->sin_addr) == 1) {
         v4->sin_family = AF_INET;
-        v4->sin_port = htons((uint16_t)o->port);
     } else if (inet_pton(AF_INET6, o->host, &v6->sin6_addr) == 1) {
         v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((uint16_t)o->port);
-        flags |= MHD_USE_IPv6;
+        is_v6 = true;
     } else {
         snprintf(why, why_len, "cannot listen on %s: not a numeric IP address", o->host);
         return NULL;
     }
+    set_port(&addr, o->port);
 
     struct http_server *s = calloc(1, sizeof(*s));
     if (!s)
@@ -484,24 +551,35 @@ struct http_server *http_open(const struct http_opts *o, http_handler_cb handler
             break;
         }
 
-    s->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->io_threads > 0 ? o->io_threads : 1),
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)20000,
-        /* per connection: headers, buffers; the default (32 KiB) makes 10,000 open event
-         * streams cost 320 MiB */
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
-        MHD_OPTION_END);
-    if (!s->mhd) {
+    /* A port already in use must be an error, not a share: SO_REUSEPORT would let us
+     * join another server's group on it. So the port is first taken without it. */
+    int n = o->io_threads > 0 ? o->io_threads : 1;
+    if (n > MAX_IO_THREADS)
+        n = MAX_IO_THREADS;
+    int probe = listen_socket(&addr, false);
+    int port = probe >= 0 ? socket_port(probe) : -1;
+    if (probe >= 0)
+        close(probe);
+    if (port > 0)
+        set_port(&addr, port);
+    for (int i = 0; port > 0 && i < n; i++) {
+        int fd = listen_socket(&addr, true);
+        if (fd < 0)
+            break;
+        s->mhd[s->n_mhd] = start_daemon(s, fd, is_v6);
+        if (!s->mhd[s->n_mhd]) {
+            close(fd);
+            break;
+        }
+        s->n_mhd++;
+    }
+    if (s->n_mhd < n) {
         snprintf(why, why_len, "cannot listen on %s:%d (in use, or not an address here?)", o->host,
                  o->port);
         http_close(s);
         return NULL;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = info ? info->port : o->port;
+    s->port = port;
     return s;
 }
 
@@ -531,18 +609,24 @@ void http_close(struct http_server *s)
 {
     if (!s)
         return;
-    if (s->mhd) {
-        MHD_quiesce_daemon(s->mhd);
+    /* no new connections on any socket, then end the streams; the quiesced sockets
+     * are ours to close */
+    MHD_socket fds[MAX_IO_THREADS];
+    for (int i = 0; i < s->n_mhd; i++)
+        fds[i] = MHD_quiesce_daemon(s->mhd[i]);
+    if (s->n_mhd)
         end_streams(s);
-    }
     pthread_mutex_lock(&s->mu);
     s->stopping = true;
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
     for (int i = 0; i < s->n_workers; i++)
         pthread_join(s->workers[i], NULL);
-    if (s->mhd)
-        MHD_stop_daemon(s->mhd);
+    for (int i = 0; i < s->n_mhd; i++) {
+        MHD_stop_daemon(s->mhd[i]);
+        if (fds[i] != MHD_INVALID_SOCKET)
+            close(fds[i]);
+    }
     free(s->workers);
     pthread_mutex_destroy(&s->streams_mu);
     pthread_mutex_destroy(&s->mu);

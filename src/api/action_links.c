@@ -68,31 +68,31 @@ static bool load_execution(struct api_req *r, const struct group *g, struct exec
     return false;
 }
 
-/* Builds the Platform Action of link k for the caller, given the scope execution (or
- * NULL). NULL on a database failure (after replying). */
-static json_t *action_json(struct api_req *r, const struct group *g, const struct link *k,
-                           const struct execution *e)
+/* What the caller sees of link k, given the scope execution (or NULL), into *v; u holds
+ * the executing user when it has to be loaded. False on a database failure (after
+ * replying). */
+static bool action_view_of(struct api_req *r, const struct group *g, const struct link *k,
+                           const struct execution *e, struct action_view *v, struct user *u)
 {
-    struct action_view v = {.group = g, .link = k, .status = STATUS_NEW,
-                            .modified_ms = k->modified_ms};
-    struct user u;
+    *v = (struct action_view){
+        .group = g, .link = k, .status = STATUS_NEW, .modified_ms = k->modified_ms};
     if (e && strcmp(e->link_id, k->id) == 0) {
-        v.status = past_deadline(e) ? STATUS_FAILED : e->status;
-        v.modified_ms = e->modified_ms;
+        v->status = past_deadline(e) ? STATUS_FAILED : e->status;
+        v->modified_ms = e->modified_ms;
         if (e->user_username) { /* loaded with the execution */
-            memset(&u, 0, sizeof(u));
-            memcpy(u.id, e->user_id, sizeof(u.id));
-            u.username = e->user_username;
-            u.name = e->user_name;
-            v.executing_user = &u;
+            memset(u, 0, sizeof(*u));
+            memcpy(u->id, e->user_id, sizeof(u->id));
+            u->username = e->user_username;
+            u->name = e->user_name;
+            v->executing_user = u;
         } else {
-            enum err err = store_user_get(r->api->store, e->user_id, r->a, &u);
+            enum err err = store_user_get(r->api->store, e->user_id, r->a, u);
             if (err && err != ERR_NOT_FOUND) {
                 reply_store_error(r, err, "");
-                return NULL;
+                return false;
             }
             if (!err)
-                v.executing_user = &u;
+                v->executing_user = u;
         }
     }
     if (!action_is_api(k->type)) {
@@ -101,22 +101,47 @@ static json_t *action_json(struct api_req *r, const struct group *g, const struc
         signed_make(store_signing_key(r->api->store), k->id, r->who.user.id,
                     clock_now_ms() + SIGNED_REDIRECT_TTL_MS, bearer);
         id_to18(k->id, link18);
-        v.action_url = arena_printf(r->a, "%s/action-link-redirect/%s/%s?_bearer=%s",
-                                    public_base_url(r), community_id, link18, bearer);
+        v->action_url = arena_printf(r->a, "%s/action-link-redirect/%s/%s?_bearer=%s",
+                                     public_base_url(r), community_id, link18, bearer);
     }
-    return present_action(&r->pc, &v);
+    return true;
 }
 
-json_t *api_action_view(struct api_req *r, const struct group *g, const struct link *k,
-                        bool *failed)
+/* The Platform Action of link k for the caller as a jansson value; NULL on a database
+ * failure (after replying). */
+static json_t *action_json(struct api_req *r, const struct group *g, const struct link *k,
+                           const struct execution *e)
+{
+    struct action_view v;
+    struct user u;
+    return action_view_of(r, g, k, e, &v, &u) ? present_action(&r->pc, &v) : NULL;
+}
+
+/* The same, answered at once as 200 (written straight as text: the hot paths). */
+static void reply_action(struct api_req *r, const struct group *g, const struct link *k,
+                         const struct execution *e)
+{
+    struct action_view v;
+    struct user u;
+    if (!action_view_of(r, g, k, e, &v, &u))
+        return;
+    struct buf b;
+    buf_init(&b, 0);
+    present_action_write(&b, &r->pc, &v);
+    reply_json_text(r, 200, &b);
+}
+
+bool api_action_text(struct api_req *r, const struct group *g, const struct link *k,
+                     struct buf *out)
 {
     struct execution e;
-    bool has = load_execution(r, g, &e, failed);
-    if (*failed)
-        return NULL;
-    json_t *a = action_json(r, g, k, has ? &e : NULL);
-    *failed = a == NULL;
-    return a;
+    bool failed, has = load_execution(r, g, &e, &failed);
+    struct action_view v;
+    struct user u;
+    if (failed || !action_view_of(r, g, k, has ? &e : NULL, &v, &u))
+        return false;
+    present_action_write(out, &r->pc, &v);
+    return true;
 }
 
 json_t *api_group_view(struct api_req *r, const struct group *g, bool *failed)
@@ -195,9 +220,7 @@ void h_link_get(struct api_req *r)
     bool failed, has = load_execution(r, &g, &e, &failed);
     if (failed)
         return;
-    json_t *a = action_json(r, &g, k, has ? &e : NULL);
-    if (a)
-        reply_json(r, 200, a);
+    reply_action(r, &g, k, has ? &e : NULL);
 }
 
 void h_link_diagnostic(struct api_req *r)
@@ -403,9 +426,7 @@ void h_link_patch(struct api_req *r)
             reply_store_error(r, err, "");
             return;
         }
-        json_t *a = action_json(r, &g, k, has ? &e : NULL);
-        if (a)
-            reply_json(r, 200, a);
+        reply_action(r, &g, k, has ? &e : NULL);
         return;
     }
     reply_error(r, ERR_UNAVAILABLE, "the link changed too often while applying the status; "

@@ -112,17 +112,15 @@ static char *render_for(struct events *ev, struct subscriber *s, const struct st
         return *slot;
     struct api_req r = {.api = ev->api, .a = scratch, .who = s->who, .base_url = s->base_url,
                         .pc = {.api_root = s->api_root}};
-    bool failed = false;
-    json_t *view = api_action_view(&r, g, k, &failed);
-    if (!view)
+    struct buf json;
+    buf_init(&json, 0);
+    if (!api_action_text(&r, g, k, &json)) {
+        buf_cleanup(&json);
         return NULL;
-    char *json = json_dumps(view, JSON_COMPACT);
-    json_decref(view);
-    if (!json)
-        return NULL;
+    }
     char *text = arena_printf(scratch, "id: %lld\nevent: status\ndata: %s\n\n",
-                              (long long)e->seq, json);
-    free(json);
+                              (long long)e->seq, json.data);
+    buf_cleanup(&json);
     if (slot)
         *slot = text;
     return text;

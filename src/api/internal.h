@@ -27,6 +27,8 @@ struct api_req {
 /* Replies; each sets the whole response. body is stolen. Without a response (rendering
  * for an event stream) they only drop the body. */
 void reply_json(struct api_req *r, int status, json_t *body);
+/* Answers with JSON already written as text; takes the buffer's data. */
+void reply_json_text(struct api_req *r, int status, struct buf *text);
 void reply_error(struct api_req *r, enum err e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void reply_no_content(struct api_req *r);
@@ -97,10 +99,10 @@ void h_news_feed(struct api_req *r);
  * in order, with the caller's statuses. NULL when the caller sees none of its links, or
  * on a database failure — then *failed is set and a reply was made. */
 json_t *api_group_view(struct api_req *r, const struct group *g, bool *failed);
-/* The Platform Action of link k of g for the caller (SPEC 4.3). NULL on a database failure
- * (*failed set, a reply made). */
-json_t *api_action_view(struct api_req *r, const struct group *g, const struct link *k,
-                        bool *failed);
+/* The Platform Action of link k of g for the caller (SPEC 4.3), appended to out as
+ * compact JSON. False on a database failure (a reply made). */
+bool api_action_text(struct api_req *r, const struct group *g, const struct link *k,
+                     struct buf *out);
 /* Whether the caller sees link k (userId, excludedUserId). */
 bool api_link_visible(const struct link *k, const char *user_id);
 /* ui.c: the web page's files */

@@ -33,6 +33,19 @@ void reply_json(struct api_req *r, int status, json_t *body)
     json_decref(body);
 }
 
+void reply_json_text(struct api_req *r, int status, struct buf *text)
+{
+    if (!r->resp) {
+        buf_cleanup(text);
+        return;
+    }
+    free(r->resp->body);
+    r->resp->status = status;
+    r->resp->body_len = text->len;
+    r->resp->body = buf_steal(text);
+    r->resp->content_type = json_content_type;
+}
+
 void reply_error(struct api_req *r, enum err e, const char *fmt, ...)
 {
     char msg[600];

@@ -2,6 +2,7 @@
 #include "domain/present.h"
 
 #include "core/clock.h"
+#include "core/jsonw.h"
 #include "domain/labels.h"
 
 #include <stdio.h>
@@ -83,47 +84,110 @@ json_t *present_definition(const struct present_ctx *c, const struct group *g)
     return o;
 }
 
+/* "<api root><infix><id18>" as a JSON string (the parts need no escaping). */
+static void write_url(struct buf *b, const struct present_ctx *c, const char *infix,
+                      const char *id15)
+{
+    char id18[ID_LEN18 + 1];
+    id_to18(id15, id18);
+    buf_puts(b, "\"");
+    buf_puts(b, c->api_root);
+    buf_puts(b, infix);
+    buf_puts(b, id18);
+    buf_puts(b, "\"");
+}
+
+static void write_id(struct buf *b, const char *id15)
+{
+    char id18[ID_LEN18 + 1];
+    id_to18(id15, id18);
+    jw_string(b, id18);
+}
+
+static void write_date(struct buf *b, int64_t ms)
+{
+    char s[CLOCK_ISO_LEN + 1];
+    clock_format(ms, s);
+    jw_string(b, s);
+}
+
+static void write_user_summary(struct buf *b, const struct present_ctx *c, const struct user *u)
+{
+    jw_raw(b, "{\"id\":");
+    write_id(b, u->id);
+    jw_raw(b, ",\"displayName\":");
+    jw_string(b, u->name);
+    jw_raw(b, ",\"username\":");
+    jw_string(b, u->username);
+    jw_raw(b, ",\"url\":");
+    write_url(b, c, "/chatter/users/", u->id);
+    jw_raw(b, "}");
+}
+
+/* The tree of JSON text written into b (which is emptied). */
+static json_t *tree_of(struct buf *b)
+{
+    json_t *o = json_loads(b->data, 0, NULL);
+    buf_cleanup(b);
+    return o;
+}
+
 json_t *present_user_summary(const struct present_ctx *c, const struct user *u)
 {
-    char id18[ID_LEN18 + 1], url[256];
-    id_to18(u->id, id18);
-    snprintf(url, sizeof(url), "%s/chatter/users/%s", c->api_root, id18);
-    return json_pack("{s:s, s:s, s:s, s:s}", "id", id18, "displayName", u->name, "username",
-                     u->username, "url", url);
+    struct buf b;
+    buf_init(&b, 0);
+    write_user_summary(&b, c, u);
+    return tree_of(&b);
+}
+
+void present_action_write(struct buf *b, const struct present_ctx *c, const struct action_view *v)
+{
+    const struct link *k = v->link;
+    char label_buf[300];
+    const char *label =
+        labels_for_link(k->label_key, k->label, v->status, label_buf, sizeof(label_buf));
+    jw_raw(b, "{\"actionUrl\":");
+    jw_string_or_null(b, v->action_url);
+    jw_raw(b, ",\"apiName\":null,\"confirmationMessage\":");
+    if (k->requires_confirmation && v->status == STATUS_NEW) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "Are you sure you want to %s?", label);
+        jw_string(b, msg);
+    } else {
+        jw_raw(b, "null");
+    }
+    jw_raw(b, ",\"createdRecords\":[],\"executingUser\":");
+    if (v->executing_user)
+        write_user_summary(b, c, v->executing_user);
+    else
+        jw_raw(b, "null");
+    jw_raw(b, ",\"groupDefault\":");
+    jw_bool(b, k->group_default);
+    jw_raw(b, ",\"iconUrl\":null,\"id\":");
+    write_id(b, k->id);
+    jw_raw(b, ",\"label\":");
+    jw_string(b, label);
+    jw_raw(b, ",\"modifiedDate\":");
+    write_date(b, v->modified_ms);
+    jw_raw(b, ",\"platformActionGroup\":{\"id\":");
+    write_id(b, v->group->id);
+    jw_raw(b, ",\"url\":");
+    write_url(b, c, "/connect/action-link-groups/", v->group->id);
+    jw_raw(b, "},\"status\":");
+    jw_string(b, status_name(v->status));
+    jw_raw(b, ",\"subtype\":");
+    jw_string(b, action_type_name(k->type));
+    jw_raw(b, ",\"type\":\"ActionLink\",\"url\":");
+    write_url(b, c, "/connect/action-links/", k->id);
+    jw_raw(b, "}");
 }
 
 json_t *present_action(const struct present_ctx *c, const struct action_view *v)
 {
-    const struct link *k = v->link;
-    char buf[300];
-    const char *label = labels_for_link(k->label_key, k->label, v->status, buf, sizeof(buf));
-    json_t *confirm = json_null();
-    if (k->requires_confirmation && v->status == STATUS_NEW) {
-        char msg[256];
-        snprintf(msg, sizeof(msg), "Are you sure you want to %s?", label);
-        confirm = json_string(msg);
-    }
-    json_t *o = json_object();
-    json_object_set_new(o, "actionUrl", present_text(v->action_url));
-    json_object_set_new(o, "apiName", json_null());
-    json_object_set_new(o, "confirmationMessage", confirm);
-    json_object_set_new(o, "createdRecords", json_array());
-    json_object_set_new(o, "executingUser",
-                        v->executing_user ? present_user_summary(c, v->executing_user)
-                                          : json_null());
-    json_object_set_new(o, "groupDefault", json_boolean(k->group_default));
-    json_object_set_new(o, "iconUrl", json_null());
-    json_object_set_new(o, "id", present_id(k->id));
-    json_object_set_new(o, "label", json_string(label));
-    json_object_set_new(o, "modifiedDate", present_date(v->modified_ms));
-    json_object_set_new(o, "platformActionGroup",
-                        json_pack("{s:o, s:o}", "id", present_id(v->group->id), "url",
-                                  url_json(c, "action-link-groups", v->group->id)));
-    json_object_set_new(o, "status", json_string(status_name(v->status)));
-    json_object_set_new(o, "subtype", json_string(action_type_name(k->type)));
-    json_object_set_new(o, "type", json_string("ActionLink"));
-    json_object_set_new(o, "url", url_json(c, "action-links", k->id));
-    return o;
+    struct buf b;
+    buf_init(&b, 0);
+    present_action_write(&b, c, v);
+    return tree_of(&b);
 }
 
 json_t *present_action_group(const struct present_ctx *c, const struct group *g, json_t *actions)

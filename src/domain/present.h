@@ -3,6 +3,7 @@
 #ifndef AL_PRESENT_H
 #define AL_PRESENT_H
 
+#include "core/buf.h"
 #include "domain/model.h"
 
 #include <jansson.h>
@@ -25,6 +26,9 @@ struct action_view {
 };
 
 json_t *present_action(const struct present_ctx *c, const struct action_view *v);
+/* The same as compact JSON text appended to b, without a jansson tree (the hot paths:
+ * GET and PATCH of a link, event streams). present_action is made from it. */
+void present_action_write(struct buf *b, const struct present_ctx *c, const struct action_view *v);
 /* A Platform Action Group holding the given actions (stolen references). */
 json_t *present_action_group(const struct present_ctx *c, const struct group *g, json_t *actions);
 json_t *present_user_summary(const struct present_ctx *c, const struct user *u);

@@ -325,6 +325,44 @@ static void test_action_url_follows_version(void **state)
     json_decref(a);
 }
 
+/* The text written directly is the tree's compact dump, byte for byte: same keys, same
+ * order, same escaping, for every status, with and without a user and a URL, and with
+ * text that needs escaping. */
+static void test_action_text_is_the_trees_dump(void **state)
+{
+    (void)state;
+    struct group g;
+    sample_group(&g);
+    struct user u;
+    memset(&u, 0, sizeof(u));
+    snprintf(u.id, sizeof(u.id), "%s", "005000000000001");
+    u.username = "q\"uote@example.com";
+    u.name = "Tab\there \xc3\xa9 </script>";
+    static const enum status statuses[] = {STATUS_NEW, STATUS_PENDING, STATUS_SUCCESSFUL,
+                                           STATUS_FAILED};
+    for (size_t li = 0; li < g.n_links; li++)
+        for (size_t si = 0; si < 4; si++)
+            for (int with = 0; with < 2; with++) {
+                g.links[li].requires_confirmation = with;
+                struct action_view v = {.group = &g,
+                                        .link = &g.links[li],
+                                        .status = statuses[si],
+                                        .executing_user = with ? &u : NULL,
+                                        .modified_ms = T_2026 + 5,
+                                        .action_url = with ? "https://x.test/a?b=\"c\"" : NULL};
+                json_t *tree = present_action(&PC, &v);
+                assert_non_null(tree);
+                char *dump = json_dumps(tree, JSON_COMPACT);
+                struct buf b;
+                buf_init(&b, 0);
+                present_action_write(&b, &PC, &v);
+                assert_string_equal(b.data, dump);
+                buf_cleanup(&b);
+                free(dump);
+                json_decref(tree);
+            }
+}
+
 /* ---- Platform Action Group ---- */
 
 static void test_action_group(void **state)
@@ -383,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_action_confirmation_message),
         cmocka_unit_test(test_action_download_url_and_user),
         cmocka_unit_test(test_action_url_follows_version),
+        cmocka_unit_test(test_action_text_is_the_trees_dump),
         cmocka_unit_test(test_action_group),
         cmocka_unit_test(test_error),
     };

@@ -24,6 +24,7 @@ struct api {
     struct store *store;
     struct dispatch *dispatch; /* NULL: callouts stay queued (tests of the API alone) */
     struct throttle *throttle; /* failed logins */
+    struct token_cache *tokens; /* recently seen tokens' principals; NULL: none */
     struct events *events;     /* live status events; NULL: none */
     struct api_config cfg;
 };

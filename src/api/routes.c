@@ -132,7 +132,7 @@ static void method_not_allowed(struct api_req *r, const char *path)
 
 static enum err authenticate(struct api_req *r, const struct route *route)
 {
-    enum err e = token_authenticate(r->api->store, http_header(r->http, "Authorization"), r->a,
+    enum err e = token_authenticate(r->api->store, r->api->tokens, http_header(r->http, "Authorization"), r->a,
                                     &r->who);
     /* A callback token is good for one PATCH of one link (SPEC 11.13); the handler
      * checks the link. */

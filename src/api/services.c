@@ -62,7 +62,7 @@ void h_version_root(struct api_req *r)
     }
     /* No token is needed here (SPEC 11.1); with one, clients (jsforce's identity()) find
      * the caller's identity URL. */
-    if (token_authenticate(r->api->store, http_header(r->http, "Authorization"), r->a, &r->who) ==
+    if (token_authenticate(r->api->store, r->api->tokens, http_header(r->http, "Authorization"), r->a, &r->who) ==
         ERR_OK)
         json_object_set_new(o, "identity", json_string(identity_url(r)));
     reply_json(r, 200, o);

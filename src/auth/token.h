@@ -24,9 +24,17 @@ const char *token_from_header(const char *header);
  * refresh_hash names the refresh token it comes with (NULL: none). */
 enum err token_issue(struct store *s, const char *user_id, const char *app_id, int64_t ttl_s,
                      const char *refresh_hash, char out[TOKEN_LEN + 1], int64_t *expires_ms);
+/* Principals of recently seen tokens, so that a request need not look its token up.
+ * An entry is trusted while the store's auth epoch (store_auth_epoch) is the one it was
+ * read at, and never past its token's expiry: a revocation by any process ends it at
+ * once. Callback tokens are never kept (they are good for one use). */
+struct token_cache;
+struct token_cache *token_cache_new(void);
+void token_cache_free(struct token_cache *c);
+
 /* Resolves an Authorization header to a principal: ERR_SESSION when the header is
- * missing, malformed, or names no live token. */
-enum err token_authenticate(struct store *s, const char *authorization, struct arena *a,
-                            struct principal *out);
+ * missing, malformed, or names no live token. cache may be NULL. */
+enum err token_authenticate(struct store *s, struct token_cache *cache,
+                            const char *authorization, struct arena *a, struct principal *out);
 
 #endif

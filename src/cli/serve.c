@@ -6,6 +6,7 @@
 #include "api/api.h"
 #include "api/events.h"
 #include "auth/throttle.h"
+#include "auth/token.h"
 #include "cli/opts.h"
 #include "core/log.h"
 
@@ -113,12 +114,14 @@ int cli_serve(int argc, char **argv)
                               .async_deadline_ms = (int64_t)deadline * 1000,
                               .token_ttl_s = token_ttl}};
     api.throttle = throttle_new();
+    api.tokens = token_cache_new();
     struct http_opts ho = {.host = host, .port = port, .io_threads = (int)io_threads,
                            .workers = (int)workers, .max_body = (size_t)max_body};
     struct http_server *http = http_open(&ho, api_handle, &api, why, sizeof(why));
     if (!http) {
         fprintf(stderr, "actionlinks: %s\n", why);
         throttle_free(api.throttle);
+        token_cache_free(api.tokens);
         store_close(store);
         return 1;
     }
@@ -148,6 +151,7 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "actionlinks: cannot start the event hub\n");
         http_close(http);
         throttle_free(api.throttle);
+        token_cache_free(api.tokens);
         store_close(store);
         return 1;
     }
@@ -157,6 +161,7 @@ int cli_serve(int argc, char **argv)
         http_close(http);
         events_free(api.events);
         throttle_free(api.throttle);
+        token_cache_free(api.tokens);
         store_close(store);
         return 1;
     }
@@ -171,6 +176,7 @@ int cli_serve(int argc, char **argv)
     dispatch_free(api.dispatch);
     events_free(api.events);
     throttle_free(api.throttle);
+        token_cache_free(api.tokens);
     store_close(store);
     log_info("stopped");
     return 0;

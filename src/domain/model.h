@@ -101,6 +101,7 @@ struct principal {
     struct app app;
     /* For a callback token (SPEC 7.3): the one execution it may complete; "" otherwise. */
     idbuf callback_execution_id;
+    int64_t expires_ms; /* when the token ends */
 };
 
 struct header {

@@ -44,20 +44,7 @@ enum err store_events_since(struct store *s, int64_t after, size_t limit, struct
 enum err store_events_last(struct store *s, int64_t *seq)
 {
     *seq = 0;
-    struct conn *c = sq_reader_get(s);
-    if (!c)
-        return ERR_UNAVAILABLE;
-    enum err r = ERR_UNAVAILABLE;
-    sqlite3_stmt *st = sq_prepare(c, sql_last);
-    if (st) {
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            *seq = sqlite3_column_int64(st, 0);
-            r = ERR_OK;
-        }
-        sq_done_stmt(st);
-    }
-    sq_reader_put(s, c);
-    return r;
+    return sq_read_int64(s, sql_last, seq);
 }
 
 static enum err w_trim(struct conn *c, const void *arg)

@@ -40,6 +40,10 @@ void sq_reader_put(struct store *s, struct conn *c);
 enum err sq_lookup(struct store *s, const char *sql, const char *key, struct arena *a,
                    void (*row)(sqlite3_stmt *st, struct arena *a, void *out), void *out);
 
+/* The one integer the static query sql answers, on a reader connection: ERR_UNAVAILABLE
+ * on a database failure or when there is no row. */
+enum err sq_read_int64(struct store *s, const char *sql, int64_t *out);
+
 /* Binding: NULL text binds SQL NULL; an id "" binds NULL too. */
 void sq_bind_text(sqlite3_stmt *st, int i, const char *v);
 void sq_bind_id(sqlite3_stmt *st, int i, const char *v);

@@ -68,6 +68,9 @@ struct token_rec {
     const char *refresh_hash;    /* the refresh token it came with, or NULL */
 };
 enum err store_token_add(struct store *s, const struct token_rec *t);
+/* A number that changes whenever a token, a user or an app is changed or removed, by
+ * any process on this database: a principal read while it was E is good while it is E. */
+enum err store_auth_epoch(struct store *s, int64_t *out);
 /* The principal behind a live token: ERR_SESSION if unknown, revoked or expired at now. */
 enum err store_token_principal(struct store *s, const char *hash, int64_t now_ms,
                                struct arena *a, struct principal *out);

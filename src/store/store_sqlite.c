@@ -24,6 +24,9 @@
 #include <string.h>
 
 extern const unsigned char sql_001_init[];
+extern const unsigned char sql_002_auth_epoch[];
+
+enum { SCHEMA_VERSION = 2 };
 
 #define STMT_TABLE(X)                                                                              \
     X(ST_USER_INSERT, "INSERT INTO users (id, username, name, manager_id, view_all_data, "         \
@@ -656,11 +659,24 @@ static enum err migrate(struct conn *c, struct store *s, char *why, size_t why_l
             exec_sql(c, "ROLLBACK");
             return ERR_UNAVAILABLE;
         }
-    } else if (version > 1) {
+        version = 1;
+    } else if (version > SCHEMA_VERSION) {
         snprintf(why, why_len, "the database has schema version %d, newer than this binary",
                  version);
         exec_sql(c, "ROLLBACK");
         return ERR_UNAVAILABLE;
+    }
+    /* each later version: its script, then the new number, in the same transaction */
+    static const unsigned char *const upgrades[] = {sql_002_auth_epoch};
+    for (; version < SCHEMA_VERSION; version++) {
+        char set[64];
+        snprintf(set, sizeof(set), "PRAGMA user_version=%d", version + 1);
+        if (!exec_sql(c, (const char *)upgrades[version - 1]) || !exec_sql(c, set)) {
+            snprintf(why, why_len, "cannot upgrade the schema to version %d: %s", version + 1,
+                     sqlite3_errmsg(c->db));
+            exec_sql(c, "ROLLBACK");
+            return ERR_UNAVAILABLE;
+        }
     }
     if (!exec_sql(c, "COMMIT")) {
         snprintf(why, why_len, "cannot commit the schema: %s", sqlite3_errmsg(c->db));
@@ -909,6 +925,7 @@ enum err store_token_principal(struct store *s, const char *hash, int64_t now_ms
                 r = ERR_SESSION;
             } else {
                 memset(out, 0, sizeof(*out));
+                out->expires_ms = sqlite3_column_int64(st, 0);
                 sq_col_id(st, 2, out->callback_execution_id);
                 sq_col_id(st, 3, out->user.id);
                 out->user.username = sq_col_str(a, st, 4);
@@ -928,6 +945,30 @@ enum err store_token_principal(struct store *s, const char *hash, int64_t now_ms
     }
     sq_reader_put(s, c);
     return r;
+}
+
+enum err sq_read_int64(struct store *s, const char *sql, int64_t *out)
+{
+    struct conn *c = sq_reader_get(s);
+    if (!c)
+        return ERR_UNAVAILABLE;
+    sqlite3_stmt *st = sq_prepare(c, sql);
+    enum err r = ERR_UNAVAILABLE;
+    if (st) {
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            *out = sqlite3_column_int64(st, 0);
+            r = ERR_OK;
+        }
+        sq_done_stmt(st);
+    }
+    sq_reader_put(s, c);
+    return r;
+}
+
+enum err store_auth_epoch(struct store *s, int64_t *out)
+{
+    static const char sql[] = "SELECT auth FROM epochs WHERE id = 1";
+    return sq_read_int64(s, sql, out);
 }
 
 static enum err w_token_revoke(struct conn *c, const void *arg)

@@ -770,6 +770,31 @@ static void test_token_revoked(void **state)
     assert_err(store_token_principal(f->s, keep.hash, now, &f->a, &p), ERR_OK);
 }
 
+/* The auth epoch stands still while tokens are only added and read, and moves when a
+ * token is revoked or a user changed, whoever does it: principals kept by a server are
+ * trusted only while it stands still. */
+static void test_auth_epoch(void **state)
+{
+    struct fixture *f = *state;
+    int64_t now = clock_now_ms(), e0, e1, e2, e3;
+    struct user u = add_user(f, NULL);
+    struct app app = add_app(f);
+    assert_err(store_auth_epoch(f->s, &e0), ERR_OK);
+    struct token_rec t = add_token(f, u.id, app.id, now + HOUR_MS, NULL);
+    struct principal p;
+    assert_err(store_token_principal(f->s, t.hash, now, &f->a, &p), ERR_OK);
+    assert_err(store_auth_epoch(f->s, &e1), ERR_OK);
+    assert_int_equal(e1, e0);
+
+    assert_err(store_token_revoke(f->s, t.hash), ERR_OK);
+    assert_err(store_auth_epoch(f->s, &e2), ERR_OK);
+    assert_true(e2 != e1);
+
+    assert_err(store_user_set_password(f->s, u.id, "scrypt$whatever"), ERR_OK);
+    assert_err(store_auth_epoch(f->s, &e3), ERR_OK);
+    assert_true(e3 != e2);
+}
+
 static void test_token_unknown(void **state)
 {
     struct fixture *f = *state;
@@ -3698,6 +3723,7 @@ int main(int argc, char **argv)
         T(test_token_callback_execution_id),
         T(test_token_expired),
         T(test_token_revoked),
+        T(test_auth_epoch),
         T(test_token_unknown),
         T(test_token_revoke_unknown),
         T(test_group_round_trip),

@@ -1,0 +1,69 @@
+"""A database written by an earlier version is upgraded in place when the server opens
+it, keeping its data; a newer one is refused. Schema 1 is made here by taking schema 2
+apart (the auth epoch of migration 002: its table and triggers) and setting the version
+back, which is exactly the state 0.1.0 left a database in."""
+import shutil
+import sqlite3
+import subprocess
+
+import harness
+from harness import group_def, link_def
+
+
+
+
+def downgrade_to_1(path):
+    db = sqlite3.connect(path)
+    for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND "
+                              "sql LIKE '%epochs%'").fetchall():
+        db.execute("DROP TRIGGER %s" % name)
+    db.execute("DROP TABLE epochs")
+    db.execute("PRAGMA user_version=1")
+    db.commit()
+    db.close()
+
+
+class Upgrade(harness.unittest.TestCase):
+    def setUp(self):
+        self.server = harness.Server()
+
+    def tearDown(self):
+        if self.server.proc:
+            self.server.stop()
+        shutil.rmtree(self.server.dir, ignore_errors=True)
+
+    def test_schema_1_is_upgraded_with_its_data(self):
+        s = self.server.start()
+        alice = s.user("alice")
+        r = alice.create_group(group_def([link_def("Ui", "https://example.com/x")]))
+        self.assertEqual(r.status, 201, r)
+        link = r.json()["actionLinks"][0]["id"]
+        s.stop()
+        downgrade_to_1(s.db)
+
+        s.start()
+        self.assertEqual(s.sql("PRAGMA user_version"), [(2,)])
+        self.assertEqual(alice.link(link).status, 200)  # the old token and data still work
+        # and the new machinery works: a revoked token is refused at once, though this
+        # server had just accepted (and kept) it
+        t = s.admin("token", "issue", "alice", "--app", "testapp")["access_token"]
+        c = s.client(t)
+        self.assertEqual(c.link(link).status, 200)
+        s.admin("token", "revoke", t)
+        self.assertEqual(c.link(link).status, 401)
+
+    def test_newer_schema_is_refused(self):
+        s = self.server.start()
+        s.stop()
+        db = sqlite3.connect(s.db)
+        db.execute("PRAGMA user_version=99")
+        db.commit()
+        db.close()
+        out = subprocess.run([harness.AL_BIN, "serve", "--db", s.db, "--listen", "127.0.0.1:0"],
+                             capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("schema version 99", out.stderr)
+
+
+if __name__ == "__main__":
+    harness.main()

@@ -334,103 +334,168 @@ static void refuse(struct api_req *r, enum err e)
 
 enum { PATCH_MAX_ROUNDS = 8 };
 
-void h_link_patch(struct api_req *r)
-{
+/* A PATCH between its runs: it reads and decides on the I/O thread, hands its write to
+ * the store without waiting (the connection is suspended meanwhile), and finishes when
+ * the write is durable (patch_written), deciding again after a lost race. */
+struct patch {
     struct group g;
     const struct link *k;
-    if (!load_visible_link(r, &g, &k))
-        return;
     enum status want;
-    if (!requested_status(r, &want))
-        return;
+    int round;
+    struct execution e; /* the scope's execution as read, then as written */
+    bool has;
+    enum { WRITE_DEADLINE, WRITE_CREATE, WRITE_UPDATE } writing;
+    enum err result; /* of the write */
+    struct callout c;
+    struct token_rec t;
+};
 
-    for (int round = 0; round < PATCH_MAX_ROUNDS; round++) {
-        struct execution e;
-        bool failed, has = load_execution(r, &g, &e, &failed);
+static void patch_step(struct api_req *r, struct patch *p);
+
+static void patch_write_done(void *ctx, enum err result)
+{
+    struct api_req *r = ctx;
+    struct patch *p = r->state;
+    p->result = result;
+    http_resume(r->http);
+}
+
+static void patch_written(struct api_req *r)
+{
+    struct patch *p = r->state;
+    enum err err = p->result;
+    if (p->writing == WRITE_DEADLINE) {
+        /* the failure the deadline decided is written down (or someone else did it) */
+        if (err && err != ERR_CONFLICT) {
+            reply_store_error(r, err, "");
+            return;
+        }
+        p->round++;
+        patch_step(r, p);
+        return;
+    }
+    if (err == ERR_CONFLICT) { /* another request changed the scope first: decide again */
+        p->round++;
+        patch_step(r, p);
+        return;
+    }
+    if (err) {
+        reply_store_error(r, err, "");
+        return;
+    }
+    if (p->writing == WRITE_CREATE && action_is_api(p->k->type) && p->e.status == STATUS_PENDING)
+        dispatch_notify(r->api->dispatch);
+    events_notify(r->api->events);
+    reply_action(r, &p->g, p->k, &p->e);
+}
+
+/* Hands the write to the store and lets the connection wait for it. */
+static void patch_submit(struct api_req *r, struct patch *p, int64_t now, const char *diagnostic,
+                         enum status from, enum status to)
+{
+    r->state = p;
+    r->then = patch_written;
+    r->http->state = r;
+    http_later(r->http, HTTP_ON_RESUME);
+    enum err err;
+    if (p->writing == WRITE_CREATE)
+        err = store_execution_create_async(r->api->store, &p->e,
+                                           p->c.execution_id[0] ? &p->c : NULL,
+                                           p->t.hash ? &p->t : NULL, patch_write_done, r);
+    else
+        err = store_execution_update_async(r->api->store, p->e.id, from, to, now, diagnostic,
+                                           patch_write_done, r);
+    if (err)
+        patch_write_done(r, err); /* not queued: finish with the error */
+}
+
+static void patch_step(struct api_req *r, struct patch *p)
+{
+    const struct link *k = p->k;
+    for (; p->round < PATCH_MAX_ROUNDS; p->round++) {
+        struct execution *e = &p->e;
+        bool failed;
+        p->has = load_execution(r, &p->g, e, &failed);
         if (failed)
             return;
+        bool has = p->has;
         int64_t now = clock_now_ms();
-        enum err err;
-        struct wf_input in = {
-            .policy = g.policy, .type = k->type, .requested = want, .link_id = k->id,
-            .caller_id = r->who.user.id, .exec = has ? &e : NULL,
-            .expired = g.expiration_ms && now >= g.expiration_ms,
-            .may_complete_async = has && workflow_may_complete_async(&g, &e, &r->who)};
-        if (has && past_deadline(&e)) {
+        if (has && past_deadline(e)) {
             /* Write down the failure the deadline already decided, then decide again. */
-            err = store_execution_update(r->api->store, e.id, STATUS_PENDING, STATUS_FAILED, now,
-                                         DIAG_NO_CALLBACK);
-            if (err && err != ERR_CONFLICT) {
-                reply_store_error(r, err, "");
-                return;
-            }
-            continue;
+            p->writing = WRITE_DEADLINE;
+            patch_submit(r, p, now, DIAG_NO_CALLBACK, STATUS_PENDING, STATUS_FAILED);
+            return;
         }
+        struct wf_input in = {
+            .policy = p->g.policy, .type = k->type, .requested = p->want, .link_id = k->id,
+            .caller_id = r->who.user.id, .exec = has ? e : NULL,
+            .expired = p->g.expiration_ms && now >= p->g.expiration_ms,
+            .may_complete_async = has && workflow_may_complete_async(&p->g, e, &r->who)};
         /* A callback token completes its one execution, of this link, once (SPEC 11.13). */
         if (r->who.callback_execution_id[0] &&
-            (!has || strcmp(e.id, r->who.callback_execution_id) != 0 ||
-             strcmp(e.link_id, k->id) != 0 || e.status != STATUS_PENDING ||
-             want == STATUS_PENDING || want == STATUS_NEW)) {
+            (!has || strcmp(e->id, r->who.callback_execution_id) != 0 ||
+             strcmp(e->link_id, k->id) != 0 || e->status != STATUS_PENDING ||
+             p->want == STATUS_PENDING || p->want == STATUS_NEW)) {
             reply_error(r, ERR_SESSION, "Session expired or invalid");
             return;
         }
         struct wf_decision d = workflow_decide(&in);
-        err = ERR_OK;
         switch (d.action) {
         case WF_REFUSE:
             refuse(r, d.err);
             return;
         case WF_NOOP:
-            break;
+            reply_action(r, &p->g, k, has ? e : NULL);
+            return;
         case WF_CREATE: {
-            memset(&e, 0, sizeof(e));
-            id_new(ID_EXECUTION, e.id);
-            memcpy(e.group_id, g.id, sizeof(e.group_id));
-            snprintf(e.scope_user_id, sizeof(e.scope_user_id), "%s",
-                     model_scope_user(g.policy, r->who.user.id));
-            memcpy(e.link_id, k->id, sizeof(e.link_id));
-            memcpy(e.user_id, r->who.user.id, sizeof(e.user_id));
-            e.user_username = r->who.user.username; /* the caller executes it */
-            e.user_name = r->who.user.name;
-            e.status = d.to;
-            e.created_ms = e.modified_ms = now;
-            struct callout c;
-            struct token_rec t;
+            memset(e, 0, sizeof(*e));
+            id_new(ID_EXECUTION, e->id);
+            memcpy(e->group_id, p->g.id, sizeof(e->group_id));
+            snprintf(e->scope_user_id, sizeof(e->scope_user_id), "%s",
+                     model_scope_user(p->g.policy, r->who.user.id));
+            memcpy(e->link_id, k->id, sizeof(e->link_id));
+            memcpy(e->user_id, r->who.user.id, sizeof(e->user_id));
+            e->user_username = r->who.user.username; /* the caller executes it */
+            e->user_name = r->who.user.name;
+            e->status = d.to;
+            e->created_ms = e->modified_ms = now;
+            memset(&p->c, 0, sizeof(p->c));
+            memset(&p->t, 0, sizeof(p->t));
             bool send = action_is_api(k->type) && d.to == STATUS_PENDING;
             if (k->type == ACTION_API_ASYNC && r->api->cfg.async_deadline_ms)
-                e.deadline_ms = now + r->api->cfg.async_deadline_ms;
-            if (send && !render_callout(r, &g, k, &e, &c, &t)) {
+                e->deadline_ms = now + r->api->cfg.async_deadline_ms;
+            if (send && !render_callout(r, &p->g, k, e, &p->c, &p->t)) {
                 reply_error(r, ERR_INTERNAL, "could not make a callback token");
                 return;
             }
-            err = store_execution_create(r->api->store, &e, send ? &c : NULL,
-                                         send && t.hash ? &t : NULL);
-            if (err == ERR_OK && send)
-                dispatch_notify(r->api->dispatch);
-            if (err == ERR_OK)
-                events_notify(r->api->events);
-            has = true;
-            break;
-        }
-        case WF_UPDATE:
-            err = store_execution_update(r->api->store, e.id, e.status, d.to, now, NULL);
-            if (err == ERR_OK)
-                events_notify(r->api->events);
-            e.status = d.to;
-            e.modified_ms = now;
-            break;
-        }
-        if (err == ERR_CONFLICT)
-            continue; /* another request changed the scope first: decide again */
-        if (err) {
-            reply_store_error(r, err, "");
+            p->has = true;
+            p->writing = WRITE_CREATE;
+            patch_submit(r, p, now, NULL, STATUS_NEW, d.to);
             return;
         }
-        reply_action(r, &g, k, has ? &e : NULL);
-        return;
+        case WF_UPDATE: {
+            enum status from = e->status;
+            e->status = d.to;
+            e->modified_ms = now;
+            p->writing = WRITE_UPDATE;
+            patch_submit(r, p, now, NULL, from, d.to);
+            return;
+        }
+        }
     }
     reply_error(r, ERR_UNAVAILABLE, "the link changed too often while applying the status; "
                                     "try again");
+}
+
+void h_link_patch(struct api_req *r)
+{
+    struct patch *p = arena_alloc(r->a, sizeof(*p));
+    memset(p, 0, sizeof(*p));
+    if (!load_visible_link(r, &p->g, &p->k))
+        return;
+    if (!requested_status(r, &p->want))
+        return;
+    patch_step(r, p);
 }
 
 /* GET /action-link-redirect/{communityId}/{linkId}?_bearer=… (SPEC 7.5): no token; the

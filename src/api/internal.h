@@ -22,6 +22,10 @@ struct api_req {
     const char *param2; /* the second one */
     struct principal who;
     const char *base_url; /* set when rendering outside a request (events): the public URL */
+    /* A handler that waits for a write without blocking (http_later(HTTP_ON_RESUME))
+     * sets then: it is called instead of the route when the request runs again. */
+    void (*then)(struct api_req *r);
+    void *state; /* the handler's, between its runs */
 };
 
 /* Replies; each sets the whole response. body is stolen. Without a response (rendering

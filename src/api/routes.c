@@ -16,6 +16,14 @@ struct route {
     void (*fn)(struct api_req *r);
 };
 
+/* Handlers that never block, so they run on the I/O thread: GETs (they only read) and the
+ * PATCH of a link (it reads, then waits for its write with http_later(HTTP_ON_RESUME)).
+ * Every other one may wait for a commit, so it runs on a worker. */
+static bool runs_on_io_thread(const struct route *route)
+{
+    return strcmp(route->method, "GET") == 0 || route->fn == h_link_patch;
+}
+
 static const struct route routes[] = {
     {"GET", "/services/data", false, h_versions},
     {"GET", "/services/data/{v}", false, h_version_root},
@@ -147,17 +155,23 @@ static enum err authenticate(struct api_req *r, const struct route *route)
 
 void api_handle(void *ctx, struct http_request *req, struct http_response *resp)
 {
-    struct api_req r = {.api = ctx, .http = req, .resp = resp, .a = req->arena};
+    if (req->state) { /* a handler's next step, its write being durable */
+        struct api_req *again = req->state;
+        again->then(again);
+        return;
+    }
+    struct api_req *r = arena_alloc(req->arena, sizeof(*r));
+    *r = (struct api_req){.api = ctx, .http = req, .resp = resp, .a = req->arena};
     if (req->body_too_large) {
-        reply_error(&r, ERR_TOO_LARGE, "the request body is larger than %zu bytes",
-                    r.api->cfg.max_body);
+        reply_error(r, ERR_TOO_LARGE, "the request body is larger than %zu bytes",
+                    r->api->cfg.max_body);
         return;
     }
     const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
     const struct route *found = NULL;
     bool path_known = false, bad_version = false;
     for (int i = 0; i < N_ROUTES && !found; i++) {
-        enum match m = match(routes[i].pattern, req->path, &r);
+        enum match m = match(routes[i].pattern, req->path, r);
         if (m == BAD_VERSION)
             bad_version = true;
         if (m != MATCH)
@@ -170,22 +184,26 @@ void api_handle(void *ctx, struct http_request *req, struct http_response *resp)
     }
     if (!found) {
         if (path_known)
-            method_not_allowed(&r, req->path);
+            method_not_allowed(r, req->path);
         else if (bad_version)
-            reply_error(&r, ERR_NOT_FOUND, "this API version is not served; use v%d.0 to v%d.0",
+            reply_error(r, ERR_NOT_FOUND, "this API version is not served; use v%d.0 to v%d.0",
                         API_MIN_VERSION, API_MAX_VERSION);
         else
-            reply_error(&r, ERR_NOT_FOUND, "the requested resource does not exist");
+            reply_error(r, ERR_NOT_FOUND, "the requested resource does not exist");
         return;
     }
-    r.pc.api_root = arena_printf(r.a, "/services/data/v%s", r.version ? r.version : "66.0");
+    if (!req->on_worker && !runs_on_io_thread(found)) {
+        http_later(req, HTTP_ON_WORKER);
+        return;
+    }
+    r->pc.api_root = arena_printf(r->a, "/services/data/v%s", r->version ? r->version : "66.0");
     /* A GET reads only: one snapshot for all its reads (one read transaction). Writes
      * re-read after a lost race, so they must see new commits: no snapshot for them. */
     bool snapshot = strcmp(method, "GET") == 0 && found->fn != h_events;
     if (snapshot)
-        store_snapshot_begin(r.api->store);
-    if (!found->auth || !authenticate(&r, found))
-        found->fn(&r);
+        store_snapshot_begin(r->api->store);
+    if (!found->auth || !authenticate(r, found))
+        found->fn(r);
     if (snapshot)
-        store_snapshot_end(r.api->store);
+        store_snapshot_end(r->api->store);
 }

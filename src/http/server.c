@@ -3,9 +3,11 @@
  *             here (MHD would then close keep-alive connections; DEPENDENCIES.md 2.1),
  *             except for a declared body so large that reading it is pointless;
  *   upload calls: the body is appended up to max_body, the rest counted and dropped;
- *   final call: GET/HEAD are handled at once; others are suspended and handed to a
- *             worker, which resumes the connection when the response is ready, and MHD
- *             calls us once more to queue it. */
+ *   final call: the handler runs. If it answered, the response is queued. If it asked
+ *             for a worker, the connection is suspended and handed to one, which runs the
+ *             handler and resumes the connection; MHD calls us once more and the response
+ *             is queued. If it asked to be resumed, the connection is suspended until
+ *             http_resume, and MHD's next call runs the handler again. */
 #include "http/server.h"
 
 #include "core/buf.h"
@@ -19,6 +21,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +32,12 @@
 /* Past this much discarded body the connection is dropped instead of drained. */
 enum { DISCARD_FACTOR = 16 };
 
-enum req_phase { PHASE_READING, PHASE_RUNNING, PHASE_DONE };
+enum req_phase {
+    PHASE_READING, /* the handler has not run yet */
+    PHASE_RUNNING, /* suspended: a worker runs the handler, or it waits for http_resume */
+    PHASE_AGAIN,   /* resumed by http_resume: run the handler again */
+    PHASE_DONE     /* the response is ready */
+};
 
 struct http_conn {
     struct MHD_Connection *mhd;
@@ -40,6 +48,7 @@ struct http_conn {
     struct buf body;
     size_t discarded;
     enum req_phase phase; /* written by the worker before it resumes the connection */
+    int later;            /* -1, or the enum http_later the handler asked for */
     struct http_conn *next_job;
 };
 
@@ -81,6 +90,7 @@ struct http_server {
     pthread_cond_t cv;
     struct http_conn *jobs_head, *jobs_tail;
     bool stopping;
+    atomic_int waiting; /* requests suspended until http_resume */
 };
 
 const char *http_header(const struct http_request *r, const char *name)
@@ -296,13 +306,26 @@ static void run_handler(struct http_conn *c)
     c->req.body = c->body.data ? c->body.data : "";
     c->req.body_len = c->body.len;
     c->resp.status = 500;
+    c->later = -1;
     c->server->handler(c->server->ctx, &c->req, &c->resp);
 }
 
-static bool runs_inline(const char *method)
+void http_later(struct http_request *req, enum http_later how)
 {
-    return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
-           strcmp(method, "OPTIONS") == 0;
+    struct http_conn *c = req->conn;
+    c->later = (int)how;
+    if (how == HTTP_ON_RESUME) {
+        c->phase = PHASE_RUNNING;
+        atomic_fetch_add(&c->server->waiting, 1);
+        MHD_suspend_connection(c->mhd);
+    }
+}
+
+void http_resume(struct http_request *req)
+{
+    struct http_conn *c = req->conn;
+    c->phase = PHASE_AGAIN;
+    MHD_resume_connection(c->mhd);
 }
 
 static void *worker_main(void *arg)
@@ -320,7 +343,9 @@ static void *worker_main(void *arg)
             s->jobs_tail = NULL;
         pthread_mutex_unlock(&s->mu);
 
+        c->req.on_worker = true;
         run_handler(c);
+        c->req.on_worker = false;
         c->phase = PHASE_DONE;
         MHD_resume_connection(c->mhd);
 
@@ -400,13 +425,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mhd, const c
     if (c->phase == PHASE_DONE)
         return queue(c);
     if (c->phase == PHASE_RUNNING)
-        return MHD_YES; /* resumed spuriously: the worker has not finished */
-    if (runs_inline(method) || !enqueue(s, c)) {
+        return MHD_YES; /* resumed spuriously: the worker or the resumer has not finished */
+    if (c->phase == PHASE_AGAIN)
+        atomic_fetch_sub(&s->waiting, 1);
+    (void)method;
+    run_handler(c);
+    if (c->later == HTTP_ON_RESUME)
+        return MHD_YES; /* suspended by http_later */
+    if (c->later == HTTP_ON_WORKER && enqueue(s, c))
+        return MHD_YES;
+    if (c->later == HTTP_ON_WORKER) { /* stopping: no workers left, run it here */
+        c->req.on_worker = true;
         run_handler(c);
-        c->phase = PHASE_DONE;
-        return queue(c);
     }
-    return MHD_YES;
+    c->phase = PHASE_DONE;
+    return queue(c);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *mhd, void **con_cls,
@@ -622,6 +655,10 @@ void http_close(struct http_server *s)
     pthread_mutex_unlock(&s->mu);
     for (int i = 0; i < s->n_workers; i++)
         pthread_join(s->workers[i], NULL);
+    /* requests waiting for a write: their writes finish (the store is still open), and
+     * stopping a daemon with a suspended connection would abort */
+    for (int tries = 0; tries < 3000 && atomic_load(&s->waiting) > 0; tries++)
+        usleep(10000);
     for (int i = 0; i < s->n_mhd; i++) {
         MHD_stop_daemon(s->mhd[i]);
         if (fds[i] != MHD_INVALID_SOCKET)

@@ -1,8 +1,10 @@
-/* The HTTP server: libmicrohttpd glue. It reads requests (bounding the body), calls one
- * handler per request, and writes the response. GET and HEAD run on the I/O threads;
- * every other method runs on a pool of worker threads, so a handler that waits for a
- * durable commit never stalls the connections an I/O thread serves. The only file
- * that includes <microhttpd.h>. */
+/* The HTTP server: libmicrohttpd glue. It reads requests (bounding the body), calls the
+ * handler, and writes the response. The handler first runs on the I/O thread that read
+ * the request. A handler that would block (waiting for a durable commit) must not stay
+ * there: it either asks to be run again on a worker thread (http_later(HTTP_ON_WORKER)),
+ * or starts something that calls http_resume when done (http_later(HTTP_ON_RESUME)),
+ * and is then run again on the I/O thread to finish. Either way the connection waits,
+ * suspended, costing no CPU. The only file that includes <microhttpd.h>. */
 #ifndef AL_SERVER_H
 #define AL_SERVER_H
 
@@ -19,6 +21,8 @@ struct http_request {
     const char *body; /* NUL-terminated; "" when there is none */
     size_t body_len;
     bool body_too_large; /* the body passed the limit: it was discarded */
+    bool on_worker;      /* this run of the handler is on a worker thread */
+    void *state;         /* the handler's own, kept between its runs (in the arena) */
     struct arena *arena; /* freed when the request ends */
     struct http_conn *conn;
 };
@@ -39,8 +43,19 @@ struct http_response {
     int n_headers;
 };
 
-/* Called once per request, on an I/O or worker thread. */
+/* Called for a request on an I/O thread, and again after each http_later. */
 typedef void (*http_handler_cb)(void *ctx, struct http_request *req, struct http_response *resp);
+
+enum http_later {
+    HTTP_ON_WORKER, /* run the handler again at once, on a worker thread (it may block) */
+    HTTP_ON_RESUME, /* run it again on an I/O thread once http_resume(req) is called */
+};
+/* From a handler: no answer yet (what it wrote to the response so far is ignored).
+ * With HTTP_ON_RESUME the connection is suspended before this returns, so whatever
+ * will call http_resume may be started after it. Never from a worker run. */
+void http_later(struct http_request *req, enum http_later how);
+/* Wakes a request that waits after http_later(HTTP_ON_RESUME); any thread, once. */
+void http_resume(struct http_request *req);
 
 struct http_opts {
     const char *host; /* numeric IPv4 or IPv6 address */

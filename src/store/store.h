@@ -105,6 +105,18 @@ enum err store_execution_create(struct store *s, const struct execution *e,
  * keeps the old one). ERR_CONFLICT if its status is no longer `from`. */
 enum err store_execution_update(struct store *s, const char *execution_id, enum status from,
                                 enum status to, int64_t now_ms, const char *diagnostic);
+/* The two writes above without waiting for them, for callers that must not block (an
+ * HTTP I/O thread). ERR_OK means queued: done(ctx, result) is then called exactly once,
+ * on a thread of the store's, when the result is durable (or failed); everything passed
+ * must stay valid until then, and done must be quick and must not call the store. Any
+ * other return means nothing was queued and done is not called. */
+typedef void (*store_done_cb)(void *ctx, enum err result);
+enum err store_execution_create_async(struct store *s, const struct execution *e,
+                                      const struct callout *c, const struct token_rec *t,
+                                      store_done_cb done, void *ctx);
+enum err store_execution_update_async(struct store *s, const char *execution_id,
+                                      enum status from, enum status to, int64_t now_ms,
+                                      const char *diagnostic, store_done_cb done, void *ctx);
 /* ---- templates (SPEC 8) ---- */
 
 /* ERR_EXISTS when the DeveloperName is taken. */

@@ -148,6 +148,10 @@ struct wop {
     enum err result;
     bool done;
     pthread_cond_t cv; /* its waiter's own: a commit wakes exactly the waiters it served */
+    /* an operation nobody waits for: on_done(ctx, result) after the commit, then the
+     * writer frees it (it was allocated by sq_submit_async) */
+    store_done_cb on_done;
+    void *ctx;
     struct wop *next;
 };
 
@@ -575,14 +579,63 @@ static void *writer_main(void *arg)
         run_batch(s->writer_conn, batch);
 
         pthread_mutex_lock(&s->w_mu);
+        struct wop *unwaited = NULL;
         for (struct wop *w = batch, *next; w; w = next) {
             next = w->next; /* w belongs to its waiter once done is set and w_mu let go */
+            if (w->on_done) {
+                w->next = unwaited;
+                unwaited = w;
+                continue;
+            }
             w->done = true;
             pthread_cond_signal(&w->cv);
         }
+        pthread_mutex_unlock(&s->w_mu);
+        for (struct wop *w = unwaited, *next; w; w = next) {
+            next = w->next;
+            w->on_done(w->ctx, w->result);
+            free(w);
+        }
+        pthread_mutex_lock(&s->w_mu);
     }
     pthread_mutex_unlock(&s->w_mu);
     return NULL;
+}
+
+/* Queues w (allocated with room for its argument after it, which arg points to) without
+ * waiting; ERR_UNAVAILABLE, with w freed and on_done not called, when the store stops. */
+static enum err submit_unwaited(struct store *s, struct wop *w)
+{
+    pthread_mutex_lock(&s->w_mu);
+    if (s->stopping) {
+        pthread_mutex_unlock(&s->w_mu);
+        free(w);
+        return ERR_UNAVAILABLE;
+    }
+    w->next = NULL;
+    if (s->queue_tail)
+        s->queue_tail->next = w;
+    else
+        s->queue_head = w;
+    s->queue_tail = w;
+    pthread_cond_signal(&s->w_work);
+    pthread_mutex_unlock(&s->w_mu);
+    return ERR_OK;
+}
+
+/* A wop with arg_size bytes for its argument after it. */
+static struct wop *new_unwaited(enum err (*fn)(struct conn *, const void *), size_t arg_size,
+                                store_done_cb done, void *ctx, void **arg)
+{
+    struct wop *w = calloc(1, sizeof(*w) + arg_size);
+    if (!w)
+        return NULL;
+    w->fn = fn;
+    w->on_done = done;
+    w->ctx = ctx;
+    *arg = w + 1;
+    w->arg = *arg;
+    return w;
 }
 
 enum err sq_submit(struct store *s, enum err (*fn)(struct conn *, const void *), const void *arg)
@@ -1259,6 +1312,19 @@ enum err store_execution_create(struct store *s, const struct execution *e, cons
     return sq_submit(s, w_execution_create, &x);
 }
 
+enum err store_execution_create_async(struct store *s, const struct execution *e,
+                                      const struct callout *c, const struct token_rec *t,
+                                      store_done_cb done, void *ctx)
+{
+    void *arg;
+    struct wop *w = new_unwaited(w_execution_create, sizeof(struct exec_create_arg), done, ctx,
+                                 &arg);
+    if (!w)
+        return ERR_UNAVAILABLE;
+    *(struct exec_create_arg *)arg = (struct exec_create_arg){e, c, t};
+    return submit_unwaited(s, w);
+}
+
 struct exec_update_arg {
     const char *id;
     enum status from, to;
@@ -1288,6 +1354,20 @@ enum err store_execution_update(struct store *s, const char *execution_id, enum 
 {
     struct exec_update_arg x = {execution_id, from, to, now_ms, diagnostic};
     return sq_submit(s, w_execution_update, &x);
+}
+
+enum err store_execution_update_async(struct store *s, const char *execution_id,
+                                      enum status from, enum status to, int64_t now_ms,
+                                      const char *diagnostic, store_done_cb done, void *ctx)
+{
+    void *arg;
+    struct wop *w = new_unwaited(w_execution_update, sizeof(struct exec_update_arg), done, ctx,
+                                 &arg);
+    if (!w)
+        return ERR_UNAVAILABLE;
+    *(struct exec_update_arg *)arg =
+        (struct exec_update_arg){execution_id, from, to, now_ms, diagnostic};
+    return submit_unwaited(s, w);
 }
 
 enum err store_callout_counts(struct store *s, struct callout_counts *out)

@@ -139,12 +139,14 @@ static enum status status_of(const struct done_item *it)
     return it->note->type == ACTION_API_ASYNC ? STATUS_PENDING : STATUS_SUCCESSFUL;
 }
 
-static void record(struct dispatch *d, struct done_item *list)
+/* The ends of the finished jobs, for the store; their slots are free again (the remote
+ * call is over, whatever the store says next). */
+static struct callout_end *ends_of(struct dispatch *d, struct done_item *list, size_t *n)
 {
-    size_t n = 0;
+    *n = 0;
     for (struct done_item *it = list; it; it = it->next)
-        n++;
-    struct callout_end *ends = calloc(n, sizeof(*ends));
+        (*n)++;
+    struct callout_end *ends = calloc(*n ? *n : 1, sizeof(*ends));
     if (!ends)
         abort();
     size_t i = 0;
@@ -153,19 +155,6 @@ static void record(struct dispatch *d, struct done_item *list)
         ends[i].status = status_of(it);
         ends[i].diagnostic = it->diagnostic;
         ends[i].scrubbed_url = it->scrubbed_url;
-    }
-    enum err r = ERR_UNAVAILABLE;
-    for (int attempt = 0; attempt < RETRIES && r != ERR_OK; attempt++)
-        r = store_callouts_finish(d->store, d->owner, clock_now_ms(), ends, n);
-    if (r != ERR_OK)
-        log_error("could not record %zu callout results: the database failed (%s)", n,
-                  err_code(r));
-    else if (d->opts.on_change)
-        d->opts.on_change(d->opts.on_change_ctx);
-    free(ends);
-
-    for (struct done_item *it = list, *next; it; it = next) {
-        next = it->next;
         struct host_slot *h = host_slot(d, it->note->host);
         h->in_flight--;
         d->in_flight--;
@@ -176,13 +165,20 @@ static void record(struct dispatch *d, struct done_item *list)
         for (int b = 0; b < N_BUCKETS; b++)
             if ((double)it->elapsed_ms / 1000.0 <= buckets_s[b])
                 atomic_fetch_add(&d->m_bucket[b], 1);
+    }
+    return ends;
+}
+
+static void free_done(struct done_item *list)
+{
+    for (struct done_item *it = list, *next; it; it = next) {
+        next = it->next;
         free(it->note->host);
         free(it->note);
         free(it->diagnostic);
         free(it->scrubbed_url);
         free(it);
     }
-    hosts_compact(d);
 }
 
 /* Builds the engine's job for a claimed callout. */
@@ -228,13 +224,15 @@ static struct engine_job *job_for(struct dispatch *d, const struct callout *c)
     return j;
 }
 
-/* Claims as many queued callouts as there is room for and sends them. Returns whether it
- * filled all the room (there may be more waiting). */
-static bool claim(struct dispatch *d)
+/* One round, in one transaction: records the ends of the finished jobs (done, taken over)
+ * and claims as many queued callouts as there is room for, then sends those. Returns
+ * whether it filled all the room (there may be more waiting). */
+static bool run_round(struct dispatch *d, struct done_item *done)
 {
+    size_t n_ends;
+    struct callout_end *ends = ends_of(d, done, &n_ends);
     size_t max = d->opts.engine.max_in_flight, per_host = d->opts.engine.per_host;
-    if (d->in_flight >= max)
-        return false;
+    hosts_compact(d);
     const char **hosts = calloc(d->n_hosts + 1, sizeof(*hosts));
     size_t *rooms = calloc(d->n_hosts + 1, sizeof(*rooms));
     if (!hosts || !rooms)
@@ -243,7 +241,7 @@ static bool claim(struct dispatch *d)
         hosts[i] = d->hosts[i].host;
         rooms[i] = d->hosts[i].in_flight < per_host ? per_host - d->hosts[i].in_flight : 0;
     }
-    struct callout_room room = {.limit = max - d->in_flight,
+    struct callout_room room = {.limit = d->in_flight < max ? max - d->in_flight : 0,
                                 .per_host = per_host,
                                 .hosts = hosts,
                                 .host_room = rooms,
@@ -252,9 +250,20 @@ static bool claim(struct dispatch *d)
     arena_init(&a);
     struct callout *calls = NULL;
     size_t n = 0;
-    enum err r = store_callouts_start(d->store, d->owner, clock_now_ms(), &room, &a, &calls, &n);
-    if (r)
+    enum err r = ERR_UNAVAILABLE;
+    /* results are retried; a failed claim is simply made again next round */
+    for (int attempt = 0; attempt < (n_ends ? RETRIES : 1) && r != ERR_OK; attempt++)
+        r = store_callouts_cycle(d->store, d->owner, clock_now_ms(), ends, n_ends, &room, &a,
+                                 &calls, &n);
+    if (r && n_ends)
+        log_error("could not record %zu callout results: the database failed (%s)", n_ends,
+                  err_code(r));
+    else if (r)
         log_error("could not claim callouts: the database failed (%s)", err_code(r));
+    else if (n_ends && d->opts.on_change)
+        d->opts.on_change(d->opts.on_change_ctx);
+    free(ends);
+    free_done(done);
     for (size_t i = 0; i < n; i++) {
         struct engine_job *j = job_for(d, &calls[i]);
         host_slot(d, calls[i].host)->in_flight++;
@@ -313,13 +322,24 @@ static void *dispatch_main(void *arg)
         d->notified = false;
         pthread_mutex_unlock(&d->mu);
 
-        if (done)
-            record(d, done);
         if (clock_now_ms() >= next_tick) {
             tick(d);
             next_tick = clock_now_ms() + TICK_MS;
         }
-        more = !stopping && claim(d);
+        if (stopping) {
+            /* no new claims: only the results of what is under way */
+            if (done) {
+                size_t n_ends;
+                struct callout_end *ends = ends_of(d, done, &n_ends);
+                if (store_callouts_finish(d->store, d->owner, clock_now_ms(), ends, n_ends))
+                    log_error("could not record %zu callout results", n_ends);
+                free(ends);
+                free_done(done);
+            }
+            more = false;
+        } else {
+            more = run_round(d, done);
+        }
 
         pthread_mutex_lock(&d->mu);
         if (d->stopping && d->in_flight == 0 && !d->done_head)

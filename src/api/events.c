@@ -159,6 +159,13 @@ static void deliver(struct events *ev, const struct status_event *events, size_t
 /* Reads and delivers every event after the cursor. */
 static void catch_up(struct events *ev)
 {
+    if (!ev->subs) {
+        /* nobody to tell: skip to the end (new subscribers replay what they ask for) */
+        int64_t last;
+        if (store_events_last(ev->api->store, &last) == ERR_OK && last > ev->cursor)
+            ev->cursor = last;
+        return;
+    }
     for (;;) {
         struct arena a;
         arena_init(&a);

@@ -206,6 +206,13 @@ struct callout_end {
  * diagnostic. */
 enum err store_callouts_finish(struct store *s, const char *owner, int64_t now_ms,
                                struct callout_end *ends, size_t n);
+/* A dispatcher's round in one transaction (one commit): records the n_ends ends as
+ * store_callouts_finish does, then claims as store_callouts_start does. On failure
+ * neither is written. */
+enum err store_callouts_cycle(struct store *s, const char *owner, int64_t now_ms,
+                              struct callout_end *ends, size_t n_ends,
+                              const struct callout_room *room, struct arena *a,
+                              struct callout **out, size_t *n);
 /* Beats owner's heart at now_ms, and fails the callouts started by nodes whose heart has
  * not beaten for stale_ms, or that left: their executions, if Pending, become Failed with
  * DIAG_INTERRUPTED. *n: how many were failed. */

@@ -25,8 +25,9 @@
 
 extern const unsigned char sql_001_init[];
 extern const unsigned char sql_002_auth_epoch[];
+extern const unsigned char sql_003_callouts_by_host[];
 
-enum { SCHEMA_VERSION = 2 };
+enum { SCHEMA_VERSION = 3 };
 
 #define STMT_TABLE(X)                                                                              \
     X(ST_USER_INSERT, "INSERT INTO users (id, username, name, manager_id, view_all_data, "         \
@@ -98,10 +99,12 @@ enum { SCHEMA_VERSION = 2 };
     X(ST_CALLOUT_INSERT,                                                                           \
       "INSERT INTO callouts (execution_id, state, type, user_id, app_id, method, url, host, "      \
       "headers, body, created_ms) VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")            \
-    X(ST_CALLOUTS_NEXT,                                                                            \
-      "SELECT host, execution_id, type, user_id, app_id, method, url, headers, body, "             \
-      "created_ms FROM callouts WHERE state = 0 AND host NOT IN "                                  \
-      "(SELECT value FROM json_each(?1)) ORDER BY created_ms, execution_id")                       \
+    X(ST_QUEUED_HOST_AFTER, "SELECT host FROM callouts WHERE state = 0 AND host > ?1 "             \
+                            "ORDER BY host LIMIT 1")                                               \
+    X(ST_QUEUED_OF_HOST, "SELECT created_ms, execution_id FROM callouts WHERE state = 0 AND "      \
+                         "host = ?1 ORDER BY created_ms, execution_id LIMIT ?2")                   \
+    X(ST_CALLOUT_BY_ID, "SELECT type, user_id, app_id, method, url, headers, body "                \
+                        "FROM callouts WHERE execution_id = ?1")                                   \
     X(ST_CALLOUT_START, "UPDATE callouts SET state = 1, owner = ?2, started_ms = ?3 "              \
                         "WHERE execution_id = ?1 AND state = 0")                                   \
     X(ST_CALLOUT_DONE, "UPDATE callouts SET state = 2, finished_ms = ?3, url = ?4, "               \
@@ -155,7 +158,7 @@ struct wop {
     struct wop *next;
 };
 
-enum { MAX_READERS = 1024, MAX_SHARED = 64, BUSY_TIMEOUT_MS = 10000 };
+enum { MAX_READERS = 1024, MAX_SHARED = 64, BUSY_TIMEOUT_MS = 10000, CALLOUT_HOST_MAX = 600 };
 
 struct store {
     uint64_t serial; /* tells this store from a later one at the same address */
@@ -175,6 +178,9 @@ struct store {
     pthread_cond_t w_work;
     struct wop *queue_head, *queue_tail;
     bool stopping;
+    /* the writer's own: the destination a claim that looked at CLAIM_MAX_HOSTS of them
+     * stopped after ("" when it saw them all), where the next claim starts */
+    char claim_cursor[CALLOUT_HOST_MAX + 1];
 };
 
 /* ---- connections ---- */
@@ -720,7 +726,7 @@ static enum err migrate(struct conn *c, struct store *s, char *why, size_t why_l
         return ERR_UNAVAILABLE;
     }
     /* each later version: its script, then the new number, in the same transaction */
-    static const unsigned char *const upgrades[] = {sql_002_auth_epoch};
+    static const unsigned char *const upgrades[] = {sql_002_auth_epoch, sql_003_callouts_by_host};
     for (; version < SCHEMA_VERSION; version++) {
         char set[64];
         snprintf(set, sizeof(set), "PRAGMA user_version=%d", version + 1);
@@ -1410,100 +1416,155 @@ struct start_arg {
     const char *owner;
     int64_t now_ms;
     const struct callout_room *room;
+    char *cursor; /* the store's claim_cursor */
     struct arena *a; /* the caller's: it is blocked until the operation is done */
     struct callout *out;
     size_t n;
 };
 
-/* The room left for host in this claim: what the caller listed, else per_host, less
- * what this claim took already. */
-struct host_take {
-    const char *host;
-    size_t room;
-};
-
-static struct host_take *host_take(struct host_take *t, size_t *n, size_t cap,
-                                   const struct callout_room *room, const char *host,
-                                   struct arena *a)
+/* The room for host in this claim: what the caller listed, else per_host. */
+static size_t room_of(const struct callout_room *room, const char *host)
 {
-    for (size_t i = 0; i < *n; i++)
-        if (strcmp(t[i].host, host) == 0)
-            return &t[i];
-    if (*n == cap)
-        return NULL;
-    struct host_take *h = &t[(*n)++];
-    h->host = arena_strdup(a, host); /* the column text does not outlive the step */
-    h->room = room->per_host;
     for (size_t i = 0; i < room->n_hosts; i++)
         if (strcmp(room->hosts[i], host) == 0)
-            h->room = room->host_room[i];
-    return h;
+            return room->host_room[i];
+    return room->per_host;
 }
 
-/* Oldest first through the partial index of queued callouts, skipping the hosts that
- * have no room at all in SQL and the ones that fill up during the claim in C. The scan
- * is bounded, so a long queue for one busy host costs a claim little. */
+/* A queued callout seen by a claim: which, and how old. */
+struct candidate {
+    int64_t created_ms;
+    idbuf execution_id;
+    const char *host;
+};
+
+static int older_first(const void *pa, const void *pb)
+{
+    const struct candidate *a = pa, *b = pb;
+    if (a->created_ms != b->created_ms)
+        return a->created_ms < b->created_ms ? -1 : 1;
+    return strcmp(a->execution_id, b->execution_id);
+}
+
+enum { CLAIM_MAX_HOSTS = 1024 };
+
+/* Oldest first among the destinations with room. The destinations with queued callouts
+ * are found by seeking through the (host, created_ms) index from one to the next; from
+ * each with room, its oldest (up to its room) are read from the same index; then all of
+ * them are merged by age and the first `limit` are marked started and read whole. A
+ * destination with no room costs one seek, however long its queue. At most
+ * CLAIM_MAX_HOSTS destinations are looked at per claim, from a cursor that moves on. */
 static enum err w_callouts_start(struct conn *c, const void *arg)
 {
     struct start_arg *x = (struct start_arg *)arg;
     const struct callout_room *room = x->room;
-    json_t *full = json_array();
-    for (size_t i = 0; i < room->n_hosts; i++)
-        if (room->host_room[i] == 0)
-            json_array_append_new(full, json_string(room->hosts[i]));
-    char *full_json = json_dumps(full, JSON_COMPACT);
-    json_decref(full);
-    sqlite3_stmt *st = stmt(c, ST_CALLOUTS_NEXT);
-    if (!st || !full_json) {
-        free(full_json);
-        return ERR_UNAVAILABLE;
-    }
-    sq_bind_text(st, 1, full_json);
-    x->out = room->limit ? arena_alloc(x->a, room->limit * sizeof(*x->out)) : NULL;
+    x->out = NULL;
     x->n = 0;
-    size_t cap = room->limit + 1, n_takes = 0, scanned = 0;
-    size_t max_scan = room->limit * 4 + 256;
-    struct host_take *takes = arena_alloc(x->a, cap * sizeof(*takes));
-    int rc = SQLITE_DONE;
-    while (x->n < room->limit && scanned++ < max_scan && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *host = (const char *)sqlite3_column_text(st, 0);
-        struct host_take *h = host_take(takes, &n_takes, cap, room, host ? host : "", x->a);
-        if (!h || h->room == 0)
+    if (room->limit == 0)
+        return ERR_OK;
+    size_t n_cand = 0, cap = 0;
+    struct candidate *cand = NULL;
+    /* from after the cursor to the end, then from the start up to the cursor */
+    const char *start = arena_strdup(x->a, x->cursor), *after = start;
+    bool wrapped = start[0] == '\0';
+    int h = 0;
+    for (; h < CLAIM_MAX_HOSTS; h++) {
+        sqlite3_stmt *st = stmt(c, ST_QUEUED_HOST_AFTER);
+        if (!st)
+            return ERR_UNAVAILABLE;
+        sq_bind_text(st, 1, after);
+        int rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW) {
+            sq_done_stmt(st);
+            if (rc != SQLITE_DONE)
+                return ERR_UNAVAILABLE;
+            if (wrapped)
+                break;
+            wrapped = true;
+            after = "";
+            h--;
             continue;
-        h->room--;
-        struct callout *co = &x->out[x->n++];
-        co->host = h->host;
-        sq_col_id(st, 1, co->execution_id);
-        co->type = (enum action_type)sqlite3_column_int(st, 2);
-        sq_col_id(st, 3, co->user_id);
-        sq_col_id(st, 4, co->app_id);
-        co->method = (enum http_method)sqlite3_column_int(st, 5);
-        co->url = sq_col_str(x->a, st, 6);
-        sq_headers_from_json(x->a, (const char *)sqlite3_column_text(st, 7), &co->headers,
-                             &co->n_headers);
-        co->body = sq_col_str(x->a, st, 8);
-        co->created_ms = sqlite3_column_int64(st, 9);
+        }
+        const char *host = sq_col_str(x->a, st, 0);
+        sq_done_stmt(st);
+        if (!host || (wrapped && start[0] && strcmp(host, start) > 0))
+            break; /* all the way round */
+        after = host;
+        size_t take = room_of(room, after);
+        if (take > room->limit)
+            take = room->limit;
+        if (take == 0)
+            continue;
+        if (!(st = stmt(c, ST_QUEUED_OF_HOST)))
+            return ERR_UNAVAILABLE;
+        sq_bind_text(st, 1, after);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)take);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if (n_cand == cap) {
+                size_t ncap = cap ? cap * 2 : 64;
+                struct candidate *grown = arena_alloc(x->a, ncap * sizeof(*grown));
+                if (n_cand)
+                    memcpy(grown, cand, n_cand * sizeof(*cand));
+                cand = grown;
+                cap = ncap;
+            }
+            struct candidate *k = &cand[n_cand++];
+            k->created_ms = sqlite3_column_int64(st, 0);
+            sq_col_id(st, 1, k->execution_id);
+            k->host = after;
+        }
+        sq_done_stmt(st);
+        if (rc != SQLITE_DONE)
+            return ERR_UNAVAILABLE;
     }
-    sq_done_stmt(st);
-    free(full_json);
-    for (size_t i = 0; i < x->n; i++) {
+    snprintf(x->cursor, CALLOUT_HOST_MAX + 1, "%s", h == CLAIM_MAX_HOSTS ? after : "");
+    if (n_cand == 0)
+        return ERR_OK;
+    qsort(cand, n_cand, sizeof(*cand), older_first);
+    size_t n = n_cand < room->limit ? n_cand : room->limit;
+    x->out = arena_alloc(x->a, n * sizeof(*x->out));
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_stmt *st = stmt(c, ST_CALLOUT_BY_ID);
+        if (!st)
+            return ERR_UNAVAILABLE;
+        sq_bind_text(st, 1, cand[i].execution_id);
+        int rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW) {
+            sq_done_stmt(st);
+            return ERR_UNAVAILABLE;
+        }
+        struct callout *co = &x->out[x->n++];
+        memset(co, 0, sizeof(*co));
+        memcpy(co->execution_id, cand[i].execution_id, sizeof(co->execution_id));
+        co->host = cand[i].host;
+        co->type = (enum action_type)sqlite3_column_int(st, 0);
+        sq_col_id(st, 1, co->user_id);
+        sq_col_id(st, 2, co->app_id);
+        co->method = (enum http_method)sqlite3_column_int(st, 3);
+        co->url = sq_col_str(x->a, st, 4);
+        sq_headers_from_json(x->a, (const char *)sqlite3_column_text(st, 5), &co->headers,
+                             &co->n_headers);
+        co->body = sq_col_str(x->a, st, 6);
+        co->created_ms = cand[i].created_ms;
+        sq_done_stmt(st);
         if (!(st = stmt(c, ST_CALLOUT_START)))
             return ERR_UNAVAILABLE;
-        sq_bind_text(st, 1, x->out[i].execution_id);
+        sq_bind_text(st, 1, co->execution_id);
         sq_bind_text(st, 2, x->owner);
         sqlite3_bind_int64(st, 3, x->now_ms);
         enum err r = sq_step_done(c, st);
         if (r)
             return r;
     }
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : ERR_UNAVAILABLE;
+    return ERR_OK;
 }
 
 enum err store_callouts_start(struct store *s, const char *owner, int64_t now_ms,
                               const struct callout_room *room, struct arena *a,
                               struct callout **out, size_t *n)
 {
-    struct start_arg x = {.owner = owner, .now_ms = now_ms, .room = room, .a = a};
+    struct start_arg x = {
+        .owner = owner, .now_ms = now_ms, .room = room, .cursor = s->claim_cursor, .a = a};
     enum err r = sq_submit(s, w_callouts_start, &x);
     *out = r || !x.n ? NULL : x.out;
     *n = r ? 0 : x.n;
@@ -1564,6 +1625,35 @@ enum err store_callouts_finish(struct store *s, const char *owner, int64_t now_m
 {
     struct finish_arg x = {owner, now_ms, ends, n};
     return n ? sq_submit(s, w_callouts_finish, &x) : ERR_OK;
+}
+
+struct cycle_arg {
+    struct finish_arg finish;
+    struct start_arg start;
+};
+
+static enum err w_callouts_cycle(struct conn *c, const void *arg)
+{
+    struct cycle_arg *x = (struct cycle_arg *)arg;
+    enum err r = w_callouts_finish(c, &x->finish);
+    return r ? r : w_callouts_start(c, &x->start);
+}
+
+enum err store_callouts_cycle(struct store *s, const char *owner, int64_t now_ms,
+                              struct callout_end *ends, size_t n_ends,
+                              const struct callout_room *room, struct arena *a,
+                              struct callout **out, size_t *n)
+{
+    struct cycle_arg x = {.finish = {owner, now_ms, ends, n_ends},
+                          .start = {.owner = owner,
+                                    .now_ms = now_ms,
+                                    .room = room,
+                                    .cursor = s->claim_cursor,
+                                    .a = a}};
+    enum err r = sq_submit(s, w_callouts_cycle, &x);
+    *out = r || !x.start.n ? NULL : x.start.out;
+    *n = r ? 0 : x.start.n;
+    return r;
 }
 
 struct recover_arg {

@@ -1,7 +1,8 @@
 """A database written by an earlier version is upgraded in place when the server opens
-it, keeping its data; a newer one is refused. Schema 1 is made here by taking schema 2
-apart (the auth epoch of migration 002: its table and triggers) and setting the version
-back, which is exactly the state 0.1.0 left a database in."""
+it, keeping its data; a newer one is refused. Schema 1 is made here by taking the later
+migrations apart (002: the auth epoch's table and triggers; 003: the queued-callouts
+index back to its first shape) and setting the version back, which is exactly the state
+0.1.0 left a database in."""
 import shutil
 import sqlite3
 import subprocess
@@ -18,6 +19,8 @@ def downgrade_to_1(path):
                               "sql LIKE '%epochs%'").fetchall():
         db.execute("DROP TRIGGER %s" % name)
     db.execute("DROP TABLE epochs")
+    db.execute("DROP INDEX callouts_queued")
+    db.execute("CREATE INDEX callouts_queued ON callouts (created_ms) WHERE state = 0")
     db.execute("PRAGMA user_version=1")
     db.commit()
     db.close()
@@ -42,7 +45,9 @@ class Upgrade(harness.unittest.TestCase):
         downgrade_to_1(s.db)
 
         s.start()
-        self.assertEqual(s.sql("PRAGMA user_version"), [(2,)])
+        self.assertEqual(s.sql("PRAGMA user_version"), [(3,)])
+        (index,), = s.sql("SELECT sql FROM sqlite_master WHERE name = 'callouts_queued'")
+        self.assertIn("(host, created_ms)", index)
         self.assertEqual(alice.link(link).status, 200)  # the old token and data still work
         # and the new machinery works: a revoked token is refused at once, though this
         # server had just accepted (and kept) it

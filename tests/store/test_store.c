@@ -2083,6 +2083,98 @@ static void test_callouts_start_room(void **state)
     start_expect(f, owner, now, &r5, w6, 0);
 }
 
+/* A queue for one destination with no room costs a claim nothing, and does not hide the
+ * others behind it; with more destinations queued than a claim looks at (1,024), the
+ * next claims go on from where it stopped, so every destination is served. */
+static void test_callouts_start_many_hosts(void **state)
+{
+    struct fixture *f = *state;
+    drain_queue(f);
+    struct group g = add_group(f, 2, POLICY_ONCE_PER_USER);
+    int64_t base = clock_now_ms() - HOUR_MS;
+    enum { BUSY = 50, HOSTS = 1100 };
+    const char *busy = "https://busy.example.com:443";
+    for (int i = 0; i < BUSY; i++)
+        enqueue(f, &g, base + i, busy, NULL);
+    struct execution *other = arena_alloc(&f->a, HOSTS * sizeof(*other));
+    for (int i = 0; i < HOSTS; i++)
+        other[i] = enqueue(f, &g, base + BUSY + i,
+                           arena_printf(&f->a, "https://h%04d.example.com:443", i), NULL);
+    const char *owner = fresh_owner(&f->a);
+    const char *listed[] = {busy};
+    const size_t none[] = {0};
+    struct callout_room room = {.limit = 5000, .per_host = 1, .hosts = listed,
+                                .host_room = none, .n_hosts = 1};
+    bool seen[HOSTS] = {false};
+    size_t total = 0;
+    for (int claim = 0; claim < 3; claim++) {
+        struct callout *got;
+        size_t n;
+        assert_err(store_callouts_start(f->s, owner, clock_now_ms(), &room, &f->a, &got, &n),
+                   ERR_OK);
+        for (size_t i = 0; i < n; i++) {
+            assert_string_not_equal(got[i].host, busy);
+            int k = atoi(got[i].host + strlen("https://h"));
+            assert_true(k >= 0 && k < HOSTS);
+            assert_false(seen[k]);
+            assert_string_equal(got[i].execution_id, other[k].id);
+            seen[k] = true;
+        }
+        total += n;
+    }
+    assert_int_equal(total, HOSTS);
+    /* the busy destination's queue is still all there, oldest first once it has room */
+    struct callout_room two = {.limit = 2, .per_host = 10};
+    struct callout *got;
+    size_t n;
+    assert_err(store_callouts_start(f->s, owner, clock_now_ms(), &two, &f->a, &got, &n), ERR_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(got[0].host, busy);
+    assert_true(got[0].created_ms == base && got[1].created_ms == base + 1);
+    drain_queue(f);
+}
+
+/* A dispatcher's round: the ends recorded and the next claim made in one call. */
+static void test_callouts_cycle(void **state)
+{
+    struct fixture *f = *state;
+    drain_queue(f);
+    struct group g = add_group(f, 2, POLICY_ONCE_PER_USER);
+    const char *host = "https://api.example.com:443";
+    int64_t base = clock_now_ms() - HOUR_MS;
+    struct execution e[3];
+    for (int i = 0; i < 3; i++)
+        e[i] = enqueue(f, &g, base + i, host, NULL);
+    const char *owner = fresh_owner(&f->a);
+    struct callout_room two = {.limit = 2, .per_host = 10};
+    const struct execution *first[] = {&e[0], &e[1]}, *rest[] = {&e[2]};
+    start_expect(f, owner, clock_now_ms(), &two, first, 2);
+    struct callout_counts before = counts(f->s);
+
+    struct callout_end ends[2];
+    memset(ends, 0, sizeof(ends));
+    for (int i = 0; i < 2; i++) {
+        id_copy(ends[i].execution_id, e[i].id);
+        ends[i].status = STATUS_SUCCESSFUL;
+        ends[i].diagnostic = "HTTP 200";
+        ends[i].scrubbed_url = "https://api.example.com/hook";
+    }
+    int64_t now = clock_now_ms();
+    struct callout *got;
+    size_t n;
+    assert_err(store_callouts_cycle(f->s, owner, now, ends, 2, &two, &f->a, &got, &n), ERR_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(got[0].execution_id, rest[0]->id);
+    assert_true(ends[0].applied && ends[1].applied);
+    assert_exec_moved(f, &e[0], STATUS_SUCCESSFUL, now, "HTTP 200");
+    assert_exec_moved(f, &e[1], STATUS_SUCCESSFUL, now, "HTTP 200");
+    struct callout_counts after = counts(f->s);
+    assert_int_equal(after.done, before.done + 2);
+    assert_int_equal(after.started, before.started - 2 + 1);
+    assert_int_equal(after.queued, before.queued - 1);
+    drain_queue(f);
+}
+
 /* Many threads through two stores claim callouts at once: each callout goes to exactly
  * one of them, and only that owner can end it. */
 struct claimer {
@@ -3748,6 +3840,8 @@ int main(int argc, char **argv)
         T(test_reads_beside_writes),
         T(test_reopen_sees_everything),
         T(test_callouts_start_oldest_first),
+        T(test_callouts_start_many_hosts),
+        T(test_callouts_cycle),
         T(test_callouts_start_room),
         T(test_callouts_race_to_start),
         T(test_callouts_finish),

@@ -224,6 +224,20 @@ static struct engine_job *job_for(struct dispatch *d, const struct callout *c)
     return j;
 }
 
+/* Records ends alone, retried; tells the hub. */
+static enum err record_ends(struct dispatch *d, struct callout_end *ends, size_t n)
+{
+    enum err r = ERR_UNAVAILABLE;
+    for (int attempt = 0; attempt < RETRIES && r != ERR_OK; attempt++)
+        r = store_callouts_finish(d->store, d->owner, clock_now_ms(), ends, n);
+    if (r != ERR_OK)
+        log_error("could not record %zu callout results: the database failed (%s)", n,
+                  err_code(r));
+    else if (d->opts.on_change)
+        d->opts.on_change(d->opts.on_change_ctx);
+    return r;
+}
+
 /* One round, in one transaction: records the ends of the finished jobs (done, taken over)
  * and claims as many queued callouts as there is room for, then sends those. Returns
  * whether it filled all the room (there may be more waiting). */
@@ -250,18 +264,20 @@ static bool run_round(struct dispatch *d, struct done_item *done)
     arena_init(&a);
     struct callout *calls = NULL;
     size_t n = 0;
-    enum err r = ERR_UNAVAILABLE;
-    /* results are retried; a failed claim is simply made again next round */
-    for (int attempt = 0; attempt < (n_ends ? RETRIES : 1) && r != ERR_OK; attempt++)
+    enum err r = ERR_OK;
+    if (n_ends || room.limit) /* nothing to record and no room: no transaction */
         r = store_callouts_cycle(d->store, d->owner, clock_now_ms(), ends, n_ends, &room, &a,
                                  &calls, &n);
-    if (r && n_ends)
-        log_error("could not record %zu callout results: the database failed (%s)", n_ends,
-                  err_code(r));
-    else if (r)
+    if (r && n_ends) {
+        /* the claim and the results fail together: the results are retried on their
+         * own (a failed claim is simply made again next round) */
+        log_warn("a callout round failed (%s); recording its results alone", err_code(r));
+        r = record_ends(d, ends, n_ends);
+    } else if (r) {
         log_error("could not claim callouts: the database failed (%s)", err_code(r));
-    else if (n_ends && d->opts.on_change)
+    } else if (n_ends && d->opts.on_change) {
         d->opts.on_change(d->opts.on_change_ctx);
+    }
     free(ends);
     free_done(done);
     for (size_t i = 0; i < n; i++) {
@@ -331,8 +347,7 @@ static void *dispatch_main(void *arg)
             if (done) {
                 size_t n_ends;
                 struct callout_end *ends = ends_of(d, done, &n_ends);
-                if (store_callouts_finish(d->store, d->owner, clock_now_ms(), ends, n_ends))
-                    log_error("could not record %zu callout results", n_ends);
+                record_ends(d, ends, n_ends);
                 free(ends);
                 free_done(done);
             }

@@ -167,6 +167,10 @@ void api_handle(void *ctx, struct http_request *req, struct http_response *resp)
                     r->api->cfg.max_body);
         return;
     }
+    if (req->stopping) {
+        reply_error(r, ERR_UNAVAILABLE, "the server is stopping; try again");
+        return;
+    }
     const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
     const struct route *found = NULL;
     bool path_known = false, bad_version = false;

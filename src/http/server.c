@@ -68,7 +68,7 @@ struct http_stream {
     struct http_stream *prev, *next; /* in the server's list; guarded by server->streams_mu */
 };
 
-enum { MAX_IO_THREADS = 64 };
+enum { MAX_IO_THREADS = 64, CONNECTION_LIMIT = 20000 /* over all the daemons */ };
 
 struct http_server {
     /* One single-threaded daemon per I/O thread, each with its own listening socket in
@@ -76,7 +76,7 @@ struct http_server {
      * daemon with a thread pool shares one socket and lets whichever thread wakes first
      * accept, so a burst of connections could all land on one thread.) */
     struct MHD_Daemon *mhd[MAX_IO_THREADS];
-    int n_mhd;
+    int n_mhd, n_daemons_planned;
     pthread_mutex_t streams_mu; /* guards streams */
     struct http_stream *streams;
     http_handler_cb handler;
@@ -90,7 +90,8 @@ struct http_server {
     pthread_cond_t cv;
     struct http_conn *jobs_head, *jobs_tail;
     bool stopping;
-    atomic_int waiting; /* requests suspended until http_resume */
+    atomic_int active;   /* requests begun and not completed */
+    atomic_bool closing; /* http_close has begun: new requests are turned away */
 };
 
 const char *http_header(const struct http_request *r, const char *name)
@@ -305,6 +306,13 @@ static void run_handler(struct http_conn *c)
 {
     c->req.body = c->body.data ? c->body.data : "";
     c->req.body_len = c->body.len;
+    /* each run starts from an empty answer: what an earlier run wrote before http_later
+     * is dropped */
+    free(c->resp.body);
+    c->resp.body = NULL;
+    c->resp.body_len = 0;
+    c->resp.content_type = NULL;
+    c->resp.n_headers = 0;
     c->resp.status = 500;
     c->later = -1;
     c->server->handler(c->server->ctx, &c->req, &c->resp);
@@ -316,7 +324,6 @@ void http_later(struct http_request *req, enum http_later how)
     c->later = (int)how;
     if (how == HTTP_ON_RESUME) {
         c->phase = PHASE_RUNNING;
-        atomic_fetch_add(&c->server->waiting, 1);
         MHD_suspend_connection(c->mhd);
     }
 }
@@ -396,6 +403,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mhd, const c
         c->req.method = arena_strdup(&c->arena, method);
         c->req.path = normalise_path(&c->arena, url);
         *con_cls = c;
+        atomic_fetch_add(&s->active, 1);
+        if (atomic_load(&s->closing)) {
+            /* stopping: answer at once (which also ends the connection), and never
+             * suspend it: a suspended connection would abort the daemon's stop */
+            c->req.stopping = true;
+            run_handler(c);
+            c->phase = PHASE_DONE;
+            return queue(c);
+        }
         const char *cl = MHD_lookup_connection_value(mhd, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > s->max_body * DISCARD_FACTOR) {
             /* Not worth draining: answer now; MHD closes the connection after it. */
@@ -426,8 +442,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mhd, const c
         return queue(c);
     if (c->phase == PHASE_RUNNING)
         return MHD_YES; /* resumed spuriously: the worker or the resumer has not finished */
-    if (c->phase == PHASE_AGAIN)
-        atomic_fetch_sub(&s->waiting, 1);
     (void)method;
     run_handler(c);
     if (c->later == HTTP_ON_RESUME)
@@ -451,6 +465,7 @@ static void on_completed(void *cls, struct MHD_Connection *mhd, void **con_cls,
     struct http_conn *c = *con_cls;
     if (!c)
         return;
+    atomic_fetch_sub(&c->server->active, 1);
     free(c->resp.body);
     buf_cleanup(&c->body);
     arena_cleanup(&c->arena);
@@ -538,7 +553,8 @@ static struct MHD_Daemon *start_daemon(struct http_server *s, int fd, bool v6)
     if (v6)
         flags |= MHD_USE_IPv6;
     return MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET,
-                            (MHD_socket)fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)20000,
+                            (MHD_socket)fd, MHD_OPTION_CONNECTION_LIMIT,
+                            (unsigned)(CONNECTION_LIMIT / s->n_daemons_planned),
                             /* per connection: headers, buffers; the default (32 KiB) makes 10,000
                              * open event streams cost 320 MiB */
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
@@ -589,6 +605,7 @@ struct http_server *http_open(const struct http_opts *o, http_handler_cb handler
     int n = o->io_threads > 0 ? o->io_threads : 1;
     if (n > MAX_IO_THREADS)
         n = MAX_IO_THREADS;
+    s->n_daemons_planned = n;
     int probe = listen_socket(&addr, false);
     int port = probe >= 0 ? socket_port(probe) : -1;
     if (probe >= 0)
@@ -600,10 +617,8 @@ struct http_server *http_open(const struct http_opts *o, http_handler_cb handler
         if (fd < 0)
             break;
         s->mhd[s->n_mhd] = start_daemon(s, fd, is_v6);
-        if (!s->mhd[s->n_mhd]) {
-            close(fd);
-            break;
-        }
+        if (!s->mhd[s->n_mhd])
+            break; /* the socket is not closed here: libmicrohttpd may have closed it */
         s->n_mhd++;
     }
     if (s->n_mhd < n) {
@@ -642,11 +657,15 @@ void http_close(struct http_server *s)
 {
     if (!s)
         return;
-    /* no new connections on any socket, then end the streams; the quiesced sockets
-     * are ours to close */
-    MHD_socket fds[MAX_IO_THREADS];
-    for (int i = 0; i < s->n_mhd; i++)
-        fds[i] = MHD_quiesce_daemon(s->mhd[i]);
+    /* No new connections on any socket (the quiesced sockets are ours: closed at once,
+     * so the kernel stops queueing connections on them); new requests on open
+     * connections are turned away; the streams are ended. */
+    atomic_store(&s->closing, true);
+    for (int i = 0; i < s->n_mhd; i++) {
+        MHD_socket fd = MHD_quiesce_daemon(s->mhd[i]);
+        if (fd != MHD_INVALID_SOCKET)
+            close(fd);
+    }
     if (s->n_mhd)
         end_streams(s);
     pthread_mutex_lock(&s->mu);
@@ -655,15 +674,17 @@ void http_close(struct http_server *s)
     pthread_mutex_unlock(&s->mu);
     for (int i = 0; i < s->n_workers; i++)
         pthread_join(s->workers[i], NULL);
-    /* requests waiting for a write: their writes finish (the store is still open), and
-     * stopping a daemon with a suspended connection would abort */
-    for (int tries = 0; tries < 3000 && atomic_load(&s->waiting) > 0; tries++)
+    /* The requests under way finish: a write they wait for completes (the store is
+     * still open). Stopping a daemon with a suspended connection would abort the
+     * process, so if some never finish, the daemons are left as they are. */
+    for (int tries = 0; tries < 3000 && atomic_load(&s->active) > 0; tries++)
         usleep(10000);
-    for (int i = 0; i < s->n_mhd; i++) {
+    bool stuck = atomic_load(&s->active) > 0;
+    if (stuck)
+        log_warn("%d requests did not finish in time; not waiting for them",
+                 atomic_load(&s->active));
+    for (int i = 0; i < s->n_mhd && !stuck; i++)
         MHD_stop_daemon(s->mhd[i]);
-        if (fds[i] != MHD_INVALID_SOCKET)
-            close(fds[i]);
-    }
     free(s->workers);
     pthread_mutex_destroy(&s->streams_mu);
     pthread_mutex_destroy(&s->mu);

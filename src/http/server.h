@@ -22,6 +22,7 @@ struct http_request {
     size_t body_len;
     bool body_too_large; /* the body passed the limit: it was discarded */
     bool on_worker;      /* this run of the handler is on a worker thread */
+    bool stopping;       /* the server is stopping: answer at once, no http_later */
     void *state;         /* the handler's own, kept between its runs (in the arena) */
     struct arena *arena; /* freed when the request ends */
     struct http_conn *conn;

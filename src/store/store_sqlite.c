@@ -26,9 +26,8 @@
 extern const unsigned char sql_001_init[];
 extern const unsigned char sql_002_auth_epoch[];
 extern const unsigned char sql_003_callouts_by_host[];
-extern const unsigned char sql_004_links_by_group[];
 
-enum { SCHEMA_VERSION = 4 };
+enum { SCHEMA_VERSION = 3 };
 
 #define STMT_TABLE(X)                                                                              \
     X(ST_USER_INSERT, "INSERT INTO users (id, username, name, manager_id, view_all_data, "         \
@@ -727,8 +726,7 @@ static enum err migrate(struct conn *c, struct store *s, char *why, size_t why_l
         return ERR_UNAVAILABLE;
     }
     /* each later version: its script, then the new number, in the same transaction */
-    static const unsigned char *const upgrades[] = {sql_002_auth_epoch, sql_003_callouts_by_host,
-                                                    sql_004_links_by_group};
+    static const unsigned char *const upgrades[] = {sql_002_auth_epoch, sql_003_callouts_by_host};
     for (; version < SCHEMA_VERSION; version++) {
         char set[64];
         snprintf(set, sizeof(set), "PRAGMA user_version=%d", version + 1);

@@ -1,12 +1,9 @@
 """A database written by an earlier version is upgraded in place when the server opens
 it, keeping its data; a newer one is refused. Schema 1 is made here by taking the later
 migrations apart (002: the auth epoch's table and triggers; 003: the queued-callouts
-index back to its first shape; 004: the links table back to its first key, taken from
-001_init.sql itself) and setting the version back, which is exactly the state 0.1.0 left
-a database in."""
+index back to its first shape) and setting the version back, which is exactly the state
+0.1.0 left a database in."""
 import shutil
-import os
-import re
 import sqlite3
 import subprocess
 
@@ -24,16 +21,6 @@ def downgrade_to_1(path):
     db.execute("DROP TABLE epochs")
     db.execute("DROP INDEX callouts_queued")
     db.execute("CREATE INDEX callouts_queued ON callouts (created_ms) WHERE state = 0")
-    init = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src",
-                             "store", "migrations", "001_init.sql")).read()
-    create = re.search(r"CREATE TABLE links \(.*?\) STRICT, WITHOUT ROWID;", init, re.S).group(0)
-    cols = ", ".join(r[1] for r in db.execute("PRAGMA table_info(links)").fetchall())
-    db.executescript(
-        "ALTER TABLE links RENAME TO links_v4;" + create +
-        "INSERT INTO links (%s) SELECT %s FROM links_v4; DROP TABLE links_v4;"
-        "CREATE INDEX links_by_group ON links (group_id, position);"
-        "CREATE INDEX links_by_template ON links (template_id) WHERE template_id IS NOT NULL;"
-        % (cols, cols))
     db.execute("PRAGMA user_version=1")
     db.commit()
     db.close()
@@ -61,11 +48,9 @@ class Upgrade(harness.unittest.TestCase):
         downgrade_to_1(s.db)
 
         s.start()
-        self.assertEqual(s.sql("PRAGMA user_version"), [(4,)])
+        self.assertEqual(s.sql("PRAGMA user_version"), [(3,)])
         (index,), = s.sql("SELECT sql FROM sqlite_master WHERE name = 'callouts_queued'")
         self.assertIn("(host, created_ms)", index)
-        (table,), = s.sql("SELECT sql FROM sqlite_master WHERE name = 'links'")
-        self.assertIn("PRIMARY KEY (group_id, position, id)", table)
         self.assertEqual(alice.link(link).status, 200)  # the old token and data still work
         after = alice.get("/services/data/v66.0/connect/action-link-group-definitions/" + group)
         self.assertEqual(after.json(), before.json())

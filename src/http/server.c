@@ -442,7 +442,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mhd, const c
         return queue(c);
     if (c->phase == PHASE_RUNNING)
         return MHD_YES; /* resumed spuriously: the worker or the resumer has not finished */
-    (void)method;
     run_handler(c);
     if (c->later == HTTP_ON_RESUME)
         return MHD_YES; /* suspended by http_later */

@@ -46,7 +46,74 @@ struct events {
     /* the hub thread's own */
     struct subscriber *subs;
     int64_t cursor; /* the newest event handled */
+
+    /* A second thread that writes half of a large fan-out while the hub writes the
+     * other half (writing to a socket is most of a delivery's cost). */
+    pthread_t helper;
+    bool has_helper;
+    pthread_mutex_t help_mu; /* guards the three below */
+    pthread_cond_t help_cv;
+    struct push_item *help_items; /* the helper's share, NULL when it has none */
+    size_t help_n;
+    bool help_stop;
 };
+
+/* One stream's copy of an event, as delivered. */
+struct push_item {
+    struct http_stream *stream;
+    const char *text;
+    size_t len;
+};
+
+enum { HELP_FROM = 512 /* streams: a fan-out smaller than this is written by the hub alone */ };
+
+static void push_items(const struct push_item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        http_stream_push(items[i].stream, items[i].text, items[i].len);
+}
+
+static void *helper_main(void *arg)
+{
+    struct events *ev = arg;
+    pthread_mutex_lock(&ev->help_mu);
+    for (;;) {
+        while (!ev->help_items && !ev->help_stop)
+            pthread_cond_wait(&ev->help_cv, &ev->help_mu);
+        if (!ev->help_items)
+            break;
+        struct push_item *items = ev->help_items;
+        size_t n = ev->help_n;
+        pthread_mutex_unlock(&ev->help_mu);
+        push_items(items, n);
+        pthread_mutex_lock(&ev->help_mu);
+        ev->help_items = NULL;
+        pthread_cond_broadcast(&ev->help_cv);
+    }
+    pthread_mutex_unlock(&ev->help_mu);
+    return NULL;
+}
+
+/* Writes every item, half of them on the helper thread when there are many; returns
+ * when all are written (the texts live in the caller's arena). */
+static void push_all(struct events *ev, struct push_item *items, size_t n)
+{
+    if (!ev->has_helper || n < HELP_FROM) {
+        push_items(items, n);
+        return;
+    }
+    size_t half = n / 2;
+    pthread_mutex_lock(&ev->help_mu);
+    ev->help_items = items + half;
+    ev->help_n = n - half;
+    pthread_cond_broadcast(&ev->help_cv);
+    pthread_mutex_unlock(&ev->help_mu);
+    push_items(items, half);
+    pthread_mutex_lock(&ev->help_mu);
+    while (ev->help_items)
+        pthread_cond_wait(&ev->help_cv, &ev->help_mu);
+    pthread_mutex_unlock(&ev->help_mu);
+}
 
 static void sub_free(struct subscriber *s)
 {
@@ -144,13 +211,23 @@ static void deliver(struct events *ev, const struct status_event *events, size_t
         if (!k)
             continue;
         struct render_cache *cache = calloc(1, sizeof(*cache));
-        if (!cache)
+        size_t n_subs = 0;
+        for (struct subscriber *s = to; s; s = just_one ? NULL : s->next)
+            n_subs++;
+        struct push_item *items = malloc((n_subs ? n_subs : 1) * sizeof(*items));
+        if (!cache || !items) {
+            free(cache);
+            free(items);
             break;
+        }
+        size_t n_items = 0;
         for (struct subscriber *s = to; s; s = just_one ? NULL : s->next) {
             char *text = render_for(ev, s, e, &g, k, cache, &scratch);
             if (text)
-                http_stream_push(s->stream, text, strlen(text));
+                items[n_items++] = (struct push_item){s->stream, text, strlen(text)};
         }
+        push_all(ev, items, n_items);
+        free(items);
         free(cache);
     }
     arena_cleanup(&scratch);
@@ -293,13 +370,19 @@ struct events *events_new(struct api *api)
     ev->api = api;
     pthread_mutex_init(&ev->mu, NULL);
     pthread_cond_init(&ev->cv, NULL);
+    pthread_mutex_init(&ev->help_mu, NULL);
+    pthread_cond_init(&ev->help_cv, NULL);
     if (store_events_last(api->store, &ev->cursor) != ERR_OK ||
         pthread_create(&ev->thread, NULL, hub_main, ev) != 0) {
         pthread_mutex_destroy(&ev->mu);
         pthread_cond_destroy(&ev->cv);
+        pthread_mutex_destroy(&ev->help_mu);
+        pthread_cond_destroy(&ev->help_cv);
         free(ev);
         return NULL;
     }
+    /* without it the hub writes everything itself */
+    ev->has_helper = pthread_create(&ev->helper, NULL, helper_main, ev) == 0;
     return ev;
 }
 
@@ -330,6 +413,13 @@ void events_free(struct events *ev)
     pthread_cond_signal(&ev->cv);
     pthread_mutex_unlock(&ev->mu);
     pthread_join(ev->thread, NULL);
+    if (ev->has_helper) {
+        pthread_mutex_lock(&ev->help_mu);
+        ev->help_stop = true;
+        pthread_cond_broadcast(&ev->help_cv);
+        pthread_mutex_unlock(&ev->help_mu);
+        pthread_join(ev->helper, NULL);
+    }
     for (struct subscriber *s = ev->subs, *next; s; s = next) {
         next = s->next;
         sub_free(s);
@@ -340,6 +430,8 @@ void events_free(struct events *ev)
     }
     pthread_mutex_destroy(&ev->mu);
     pthread_cond_destroy(&ev->cv);
+    pthread_mutex_destroy(&ev->help_mu);
+    pthread_cond_destroy(&ev->help_cv);
     free(ev);
 }
 

@@ -3,6 +3,7 @@ every event meant for their user and none meant for others; resume with Last-Eve
 SIGTERM with streams open exits 0 promptly."""
 import asyncio
 import json
+import socket
 import signal
 import time
 
@@ -23,12 +24,15 @@ async def open_stream(port, token, last_id=None):
     head = await reader.readuntil(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200"), head
     assert b"text/event-stream" in head, head
+    # the body runs until the connection closes (not chunked), which lets the server
+    # write to idle streams directly; a chunked body is read too
+    reader._sse_chunked = b"transfer-encoding: chunked" in head.lower()
     return reader, writer
 
 
 async def read_events(reader, want, timeout):
     """Reads SSE events (a dict per event) until `want` returns True or time runs out.
-    The body is chunked: chunk framing lines are skipped."""
+    In a chunked body the chunk framing lines are skipped."""
     events, buf = [], b""
     deadline = time.monotonic() + timeout
     while not want(events):
@@ -44,7 +48,9 @@ async def read_events(reader, want, timeout):
         buf += data
         # drop chunk-size lines, keep the payload
         text = b""
-        while True:
+        if not reader._sse_chunked:
+            text, buf = buf, b""
+        while reader._sse_chunked:
             line_end = buf.find(b"\r\n")
             if line_end < 0:
                 break
@@ -169,6 +175,50 @@ class Events(harness.ServerTest):
         self.assertError(r, 401, "INVALID_SESSION_ID")
 
 
+class SlowReader(harness.ServerTest):
+    server_args = ("--callout-max", "0")
+
+    def test_a_reader_that_falls_behind_gets_every_byte_in_order(self):
+        """Events go straight to an idle stream's socket; when the client does not read,
+        its buffers fill, a write is cut short, and the rest goes out later through the
+        server's own buffer. Read afterwards, the stream is whole: every event, in
+        order, every JSON intact."""
+        u = self.server.user("slow")
+        n_events = 300
+        links = [u.create_group(group_def([link_def("Ui", label="View")]))
+                 .json()["actionLinks"][0]["id"] for _ in range(n_events)]
+
+        async def run():
+            reader, writer = await asyncio.open_connection(
+                "127.0.0.1", self.server.port, limit=1 << 20)
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+            writer.write(("GET %s/connect/action-link-events HTTP/1.1\r\nHost: x\r\n"
+                          "Authorization: Bearer %s\r\n\r\n" % (API, u.token)).encode())
+            await writer.drain()
+            head = await reader.readuntil(b"\r\n\r\n")
+            self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
+            reader._sse_chunked = b"transfer-encoding: chunked" in head.lower()
+            await read_events(reader, lambda e: False, 0.3)  # the opening comment
+            loop = asyncio.get_running_loop()
+
+            def act():  # while nobody reads
+                for link in links:
+                    assert u.set_status(link, "SuccessfulStatus").status == 200
+            await loop.run_in_executor(None, act)
+            await asyncio.sleep(0.5)
+            evs = await read_events(reader, lambda e: len(e) >= n_events, 30)
+            writer.close()
+            return evs
+
+        evs = asyncio.run(run())
+        self.assertEqual([e["data"]["id"] for e in evs], links)
+        ids = [int(e["id"]) for e in evs]
+        self.assertEqual(ids, sorted(ids))
+        for e in evs:
+            self.assertEqual(e["data"]["status"], "SuccessfulStatus")
+
+
 class Shutdown(harness.ServerTest):
     def test_sigterm_with_open_streams(self):
         u = self.server.user("alice")
@@ -178,7 +228,7 @@ class Shutdown(harness.ServerTest):
                                              for _ in range(200)])
             start = time.monotonic()
             self.server.proc.send_signal(signal.SIGTERM)
-            # every stream ends cleanly (the server closes the chunked body)
+            # every stream ends cleanly (the server ends the body and closes)
             ends = await asyncio.gather(*[asyncio.wait_for(r.read(), 10) for r, w in streams])
             for r, w in streams:
                 w.close()

@@ -372,8 +372,18 @@ struct events *events_new(struct api *api)
     pthread_cond_init(&ev->cv, NULL);
     pthread_mutex_init(&ev->help_mu, NULL);
     pthread_cond_init(&ev->help_cv, NULL);
+    /* the helper first, so that has_helper is set before the hub reads it; without a
+     * helper the hub writes everything itself */
+    ev->has_helper = pthread_create(&ev->helper, NULL, helper_main, ev) == 0;
     if (store_events_last(api->store, &ev->cursor) != ERR_OK ||
         pthread_create(&ev->thread, NULL, hub_main, ev) != 0) {
+        if (ev->has_helper) {
+            pthread_mutex_lock(&ev->help_mu);
+            ev->help_stop = true;
+            pthread_cond_broadcast(&ev->help_cv);
+            pthread_mutex_unlock(&ev->help_mu);
+            pthread_join(ev->helper, NULL);
+        }
         pthread_mutex_destroy(&ev->mu);
         pthread_cond_destroy(&ev->cv);
         pthread_mutex_destroy(&ev->help_mu);
@@ -381,8 +391,6 @@ struct events *events_new(struct api *api)
         free(ev);
         return NULL;
     }
-    /* without it the hub writes everything itself */
-    ev->has_helper = pthread_create(&ev->helper, NULL, helper_main, ev) == 0;
     return ev;
 }
 

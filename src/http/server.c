@@ -62,7 +62,7 @@ struct http_stream {
     pthread_mutex_t mu; /* guards everything below */
     struct buf pending;
     bool suspended;                  /* the connection waits for data */
-    bool sent;                       /* libmicrohttpd has sent the headers and some data */
+    bool sent;                       /* stream_read has handed data to libmicrohttpd */
     int fd;                          /* the connection's socket */
     bool ending;                     /* send what is pending, then end */
     bool closed;                     /* the connection is gone */
@@ -250,11 +250,17 @@ bool http_stream_push(struct http_stream *st, const char *data, size_t len)
 {
     pthread_mutex_lock(&st->mu);
     bool ok = !st->closed && !st->ending;
-    if (ok && st->suspended && st->sent && st->pending.len == 0 && st->fd >= 0) {
+    if (ok && st->suspended && st->sent && st->pending.len == 0 && st->fd >= 0 &&
+        len <= STREAM_MAX_PENDING) {
         /* An idle stream: write to its socket at once instead of resuming the connection
          * for libmicrohttpd to do it (a lock, an eventfd write and two epoll changes for
          * each of 10,000 streams per event). The body is not chunked (see queue), so
-         * what a short write leaves is simply sent next by libmicrohttpd. */
+         * what a short write leaves is simply sent next by libmicrohttpd (it always fits
+         * the pending buffer: nothing is torn). This relies on libmicrohttpd 0.9.75 on
+         * plain TCP (no TLS here): it calls stream_read again only once all it returned
+         * before is written, so the socket of a suspended stream has nothing of its
+         * queued; and it never closes a suspended connection, so the fd is ours to use
+         * until stream_gone marks the stream closed (under st->mu). */
         ssize_t n = send(st->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n == (ssize_t)len) {
             pthread_mutex_unlock(&st->mu);

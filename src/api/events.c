@@ -362,6 +362,27 @@ static void *hub_main(void *arg)
     return NULL;
 }
 
+static void stop_helper(struct events *ev)
+{
+    if (!ev->has_helper)
+        return;
+    pthread_mutex_lock(&ev->help_mu);
+    ev->help_stop = true;
+    pthread_cond_broadcast(&ev->help_cv);
+    pthread_mutex_unlock(&ev->help_mu);
+    pthread_join(ev->helper, NULL);
+}
+
+/* The locks and ev itself, once no thread uses them. */
+static void free_hub(struct events *ev)
+{
+    pthread_mutex_destroy(&ev->mu);
+    pthread_cond_destroy(&ev->cv);
+    pthread_mutex_destroy(&ev->help_mu);
+    pthread_cond_destroy(&ev->help_cv);
+    free(ev);
+}
+
 struct events *events_new(struct api *api)
 {
     struct events *ev = calloc(1, sizeof(*ev));
@@ -377,18 +398,8 @@ struct events *events_new(struct api *api)
     ev->has_helper = pthread_create(&ev->helper, NULL, helper_main, ev) == 0;
     if (store_events_last(api->store, &ev->cursor) != ERR_OK ||
         pthread_create(&ev->thread, NULL, hub_main, ev) != 0) {
-        if (ev->has_helper) {
-            pthread_mutex_lock(&ev->help_mu);
-            ev->help_stop = true;
-            pthread_cond_broadcast(&ev->help_cv);
-            pthread_mutex_unlock(&ev->help_mu);
-            pthread_join(ev->helper, NULL);
-        }
-        pthread_mutex_destroy(&ev->mu);
-        pthread_cond_destroy(&ev->cv);
-        pthread_mutex_destroy(&ev->help_mu);
-        pthread_cond_destroy(&ev->help_cv);
-        free(ev);
+        stop_helper(ev);
+        free_hub(ev);
         return NULL;
     }
     return ev;
@@ -421,13 +432,7 @@ void events_free(struct events *ev)
     pthread_cond_signal(&ev->cv);
     pthread_mutex_unlock(&ev->mu);
     pthread_join(ev->thread, NULL);
-    if (ev->has_helper) {
-        pthread_mutex_lock(&ev->help_mu);
-        ev->help_stop = true;
-        pthread_cond_broadcast(&ev->help_cv);
-        pthread_mutex_unlock(&ev->help_mu);
-        pthread_join(ev->helper, NULL);
-    }
+    stop_helper(ev);
     for (struct subscriber *s = ev->subs, *next; s; s = next) {
         next = s->next;
         sub_free(s);
@@ -436,11 +441,7 @@ void events_free(struct events *ev)
         next = s->next;
         sub_free(s);
     }
-    pthread_mutex_destroy(&ev->mu);
-    pthread_cond_destroy(&ev->cv);
-    pthread_mutex_destroy(&ev->help_mu);
-    pthread_cond_destroy(&ev->help_cv);
-    free(ev);
+    free_hub(ev);
 }
 
 /* GET /services/data/vNN.N/connect/action-link-events */

@@ -62,7 +62,6 @@ struct http_stream {
     pthread_mutex_t mu; /* guards everything below */
     struct buf pending;
     bool suspended;                  /* the connection waits for data */
-    bool sent;                       /* stream_read has handed data to libmicrohttpd */
     int fd;                          /* the connection's socket */
     bool ending;                     /* send what is pending, then end */
     bool closed;                     /* the connection is gone */
@@ -172,7 +171,6 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
         memmove(st->pending.data, st->pending.data + take, st->pending.len - take);
         st->pending.len -= take;
         n = (ssize_t)take;
-        st->sent = true;
     } else if (st->ending) {
         n = MHD_CONTENT_READER_END_OF_STREAM;
     } else {
@@ -250,7 +248,7 @@ bool http_stream_push(struct http_stream *st, const char *data, size_t len)
 {
     pthread_mutex_lock(&st->mu);
     bool ok = !st->closed && !st->ending;
-    if (ok && st->suspended && st->sent && st->pending.len == 0 && st->fd >= 0 &&
+    if (ok && st->suspended && st->pending.len == 0 && st->fd >= 0 &&
         len <= STREAM_MAX_PENDING) {
         /* An idle stream: write to its socket at once instead of resuming the connection
          * for libmicrohttpd to do it (a lock, an eventfd write and two epoll changes for
@@ -259,7 +257,8 @@ bool http_stream_push(struct http_stream *st, const char *data, size_t len)
          * the pending buffer: nothing is torn). This relies on libmicrohttpd 0.9.75 on
          * plain TCP (no TLS here): it calls stream_read again only once all it returned
          * before is written, so the socket of a suspended stream has nothing of its
-         * queued; and it never closes a suspended connection, so the fd is ours to use
+         * queued (and it sends the headers before it first asks); and it never closes a
+         * suspended connection, so the fd is ours to use
          * until stream_gone marks the stream closed (under st->mu). */
         ssize_t n = send(st->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n == (ssize_t)len) {
@@ -439,23 +438,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mhd, const c
         c->req.path = normalise_path(&c->arena, url);
         *con_cls = c;
         atomic_fetch_add(&s->active, 1);
-        if (atomic_load(&s->closing)) {
-            /* stopping: answer at once (which also ends the connection), and never
-             * suspend it: a suspended connection would abort the daemon's stop */
-            c->req.stopping = true;
-            run_handler(c);
-            c->phase = PHASE_DONE;
-            return queue(c);
-        }
+        /* Answered at once, before the body (MHD then closes the connection): while
+         * stopping (never suspend then: a suspended connection would abort the daemon's
+         * stop), and for a declared body too large to be worth draining. */
         const char *cl = MHD_lookup_connection_value(mhd, MHD_HEADER_KIND, "Content-Length");
-        if (cl && strtoull(cl, NULL, 10) > s->max_body * DISCARD_FACTOR) {
-            /* Not worth draining: answer now; MHD closes the connection after it. */
-            c->req.body_too_large = true;
-            run_handler(c);
-            c->phase = PHASE_DONE;
-            return queue(c);
-        }
-        return MHD_YES;
+        c->req.stopping = atomic_load(&s->closing);
+        c->req.body_too_large = cl && strtoull(cl, NULL, 10) > s->max_body * DISCARD_FACTOR;
+        if (!c->req.stopping && !c->req.body_too_large)
+            return MHD_YES;
+        run_handler(c);
+        c->phase = PHASE_DONE;
+        return queue(c);
     }
 
     if (*upload_data_size) {

@@ -77,8 +77,10 @@ int http_port(const struct http_server *s);
 void http_close(struct http_server *s);
 
 /* Live streams (Server-Sent Events): the response is sent with its headers now and a
- * chunked body that grows as data is pushed. The connection is suspended while there is
- * nothing to send, so an idle stream costs no CPU. Only on an I/O thread (a GET).
+ * body that grows as data is pushed (not chunked: it ends when the connection closes).
+ * The connection is suspended while there is nothing to send, so an idle stream costs no
+ * CPU, and a push to it is written to its socket by the pushing thread. Only on an I/O
+ * thread (a GET).
  *
  * The stream is shared by the server and the pusher: each holds a reference, and
  * http_stream_release drops the pusher's. on_close(ctx) is called once, from an I/O

@@ -608,16 +608,11 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-/* Queues w (allocated with room for its argument after it, which arg points to) without
- * waiting; ERR_UNAVAILABLE, with w freed and on_done not called, when the store stops. */
-static enum err submit_unwaited(struct store *s, struct wop *w)
+/* Appends w to the writer's queue, with w_mu held; false when the store stops. */
+static bool queue_locked(struct store *s, struct wop *w)
 {
-    pthread_mutex_lock(&s->w_mu);
-    if (s->stopping) {
-        pthread_mutex_unlock(&s->w_mu);
-        free(w);
-        return ERR_UNAVAILABLE;
-    }
+    if (s->stopping)
+        return false;
     w->next = NULL;
     if (s->queue_tail)
         s->queue_tail->next = w;
@@ -625,8 +620,19 @@ static enum err submit_unwaited(struct store *s, struct wop *w)
         s->queue_head = w;
     s->queue_tail = w;
     pthread_cond_signal(&s->w_work);
+    return true;
+}
+
+/* Queues w (allocated with room for its argument after it, which arg points to) without
+ * waiting; ERR_UNAVAILABLE, with w freed and on_done not called, when the store stops. */
+static enum err submit_unwaited(struct store *s, struct wop *w)
+{
+    pthread_mutex_lock(&s->w_mu);
+    bool queued = queue_locked(s, w);
     pthread_mutex_unlock(&s->w_mu);
-    return ERR_OK;
+    if (!queued)
+        free(w);
+    return queued ? ERR_OK : ERR_UNAVAILABLE;
 }
 
 /* A wop with arg_size bytes for its argument after it. */
@@ -649,17 +655,11 @@ enum err sq_submit(struct store *s, enum err (*fn)(struct conn *, const void *),
     struct wop w = {.fn = fn, .arg = arg};
     pthread_cond_init(&w.cv, NULL);
     pthread_mutex_lock(&s->w_mu);
-    if (s->stopping) {
+    if (!queue_locked(s, &w)) {
         pthread_mutex_unlock(&s->w_mu);
         pthread_cond_destroy(&w.cv);
         return ERR_UNAVAILABLE;
     }
-    if (s->queue_tail)
-        s->queue_tail->next = &w;
-    else
-        s->queue_head = &w;
-    s->queue_tail = &w;
-    pthread_cond_signal(&s->w_work);
     while (!w.done)
         pthread_cond_wait(&w.cv, &s->w_mu);
     pthread_mutex_unlock(&s->w_mu);

@@ -16,6 +16,19 @@ class Resources(harness.ServerTest):
         super().setUpClass()
         cls.alice = cls.server.user("alice")
 
+    def test_port_in_use_is_an_error(self):
+        """Each I/O thread has its own SO_REUSEPORT socket, but a second server on the
+        same port must still fail to start rather than silently share the port."""
+        import subprocess
+        import tempfile
+        with tempfile.TemporaryDirectory(dir=harness.AL_TMP) as d:
+            out = subprocess.run(
+                [harness.AL_BIN, "serve", "--db", os.path.join(d, "other.db"), "--listen",
+                 "127.0.0.1:%d" % self.server.port], capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("cannot listen on 127.0.0.1:%d" % self.server.port, out.stderr)
+        self.assertEqual(self.server.client().get("/healthz").status, 200)
+
     def test_versions(self):
         r = self.server.client().get("/services/data")
         self.assertEqual(r.status, 200)

@@ -101,8 +101,8 @@ static bool action_view_of(struct api_req *r, const struct group *g, const struc
         signed_make(store_signing_key(r->api->store), k->id, r->who.user.id,
                     clock_now_ms() + SIGNED_REDIRECT_TTL_MS, bearer);
         id_to18(k->id, link18);
-        v->action_url = arena_printf(r->a, "%s/action-link-redirect/%s/%s?_bearer=%s",
-                                     public_base_url(r), community_id, link18, bearer);
+        v->action_url = arena_join(r->a, public_base_url(r), "/action-link-redirect/",
+                                   community_id, "/", link18, "?_bearer=", bearer, NULL);
     }
     return true;
 }

@@ -142,7 +142,7 @@ const char *public_base_url(struct api_req *r)
         return arena_strndup(r->a, base, n);
     }
     const char *host = http_header(r->http, "Host");
-    return arena_printf(r->a, "http://%s", host && *host ? host : "localhost");
+    return arena_join(r->a, "http://", host && *host ? host : "localhost", NULL);
 }
 
 /* Decodes a form component (+ is a space, %XX a byte) into the arena; NULL on a bad

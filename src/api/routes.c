@@ -200,7 +200,7 @@ void api_handle(void *ctx, struct http_request *req, struct http_response *resp)
         http_later(req, HTTP_ON_WORKER);
         return;
     }
-    r->pc.api_root = arena_printf(r->a, "/services/data/v%s", r->version ? r->version : "66.0");
+    r->pc.api_root = arena_join(r->a, "/services/data/v", r->version ? r->version : "66.0", NULL);
     /* A GET reads only: one snapshot for all its reads (one read transaction). Writes
      * re-read after a lost race, so they must see new commits: no snapshot for them. */
     bool snapshot = strcmp(method, "GET") == 0 && found->fn != h_events;

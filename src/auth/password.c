@@ -3,6 +3,7 @@
 #include "auth/password.h"
 
 #include "core/rand.h"
+#include "core/text.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -10,16 +11,6 @@
 #include <string.h>
 
 enum { SALT_LEN = 16, KEY_LEN = 32, LOG_N = 15, R = 8, P = 1 };
-
-static void to_hex(const unsigned char *in, size_t n, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[in[i] >> 4];
-        out[2 * i + 1] = hex[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
 
 static bool from_hex(const char *in, unsigned char *out, size_t n)
 {
@@ -53,8 +44,8 @@ bool password_hash(const char *password, char out[PASSWORD_HASH_MAX])
     char salt_hex[2 * SALT_LEN + 1], key_hex[2 * KEY_LEN + 1];
     if (!rand_bytes(salt, sizeof(salt)) || !derive(password, salt, LOG_N, R, P, key))
         return false;
-    to_hex(salt, SALT_LEN, salt_hex);
-    to_hex(key, KEY_LEN, key_hex);
+    text_hex(salt, SALT_LEN, salt_hex);
+    text_hex(key, KEY_LEN, key_hex);
     snprintf(out, PASSWORD_HASH_MAX, "scrypt$%d$%d$%d$%s$%s", LOG_N, R, P, salt_hex, key_hex);
     OPENSSL_cleanse(key, sizeof(key));
     return true;

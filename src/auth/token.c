@@ -26,14 +26,9 @@ bool token_new(const char *org_id, char out[TOKEN_LEN + 1])
 
 void token_hash(const char *secret, char out[TOKEN_HASH_LEN + 1])
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char md[DIGEST_LEN];
     digest_sha256(secret, strlen(secret), md);
-    for (int i = 0; i < DIGEST_LEN; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[TOKEN_HASH_LEN] = '\0';
+    text_hex(md, DIGEST_LEN, out);
     OPENSSL_cleanse(md, sizeof(md));
 }
 

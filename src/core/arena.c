@@ -94,3 +94,22 @@ char *arena_printf(struct arena *a, const char *fmt, ...)
     va_end(ap);
     return p;
 }
+
+char *arena_join(struct arena *a, ...)
+{
+    va_list ap;
+    size_t n = 0;
+    va_start(ap, a);
+    for (const char *s; (s = va_arg(ap, const char *));)
+        n += strlen(s);
+    va_end(ap);
+    char *out = arena_alloc(a, n + 1), *w = out;
+    va_start(ap, a);
+    for (const char *s; (s = va_arg(ap, const char *));) {
+        size_t m = strlen(s);
+        memcpy(w, s, m);
+        w += m;
+    }
+    va_end(ap);
+    return out;
+}

@@ -22,5 +22,8 @@ void *arena_alloc(struct arena *a, size_t n);
 char *arena_strdup(struct arena *a, const char *s);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_printf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The strings up to the first NULL, one after the other (no format to parse: the hot
+ * paths build URLs with it). */
+char *arena_join(struct arena *a, ...) __attribute__((sentinel));
 
 #endif

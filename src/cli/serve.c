@@ -20,7 +20,7 @@ static const char usage[] =
     "         [--callout-allow CIDR,...] [--allow-http-callouts] [--callout-timeout SECONDS]\n"
     "         [--async-deadline SECONDS] [--callout-max N] [--callout-per-host N]\n"
     "         [--callout-connect-timeout SECONDS] [--io-threads N] [--workers N]\n"
-    "         [--max-body BYTES] [--token-ttl SECONDS]\n";
+    "         [--max-body BYTES] [--token-ttl SECONDS] [--link-cache MIB]\n";
 
 /* Splits "host:port" or "[v6]:port". */
 static bool split_listen(const char *in, char *host, size_t host_len, int *port)
@@ -71,14 +71,14 @@ int cli_serve(int argc, char **argv)
         {"workers", false, "64"},            {"max-body", false, "1048576"},
         {"callout-max", false, "256"},       {"callout-per-host", false, "32"},
         {"callout-connect-timeout", false, "5"},
-        {"token-ttl", false, "7200"},
+        {"token-ttl", false, "7200"},        {"link-cache", false, "48"},
     };
     size_t n = sizeof(o) / sizeof(o[0]), n_pos;
     char why[512], host[256];
     const char *pos[1];
     int port;
     long io_threads, workers, max_body, timeout, deadline, callout_max, per_host, connect_timeout,
-        token_ttl;
+        token_ttl, link_cache;
     if (!opts_parse(argc, argv, o, n, pos, 0, &n_pos, why, sizeof(why)) ||
         !split_listen(opts_get(o, n, "listen"), host, sizeof(host), &port) ||
         !positive(opts_get(o, n, "io-threads"), 64, &io_threads) || io_threads < 1 ||
@@ -90,7 +90,8 @@ int cli_serve(int argc, char **argv)
         !positive(opts_get(o, n, "callout-per-host"), 100000, &per_host) || per_host < 1 ||
         !positive(opts_get(o, n, "callout-connect-timeout"), 120, &connect_timeout) ||
         connect_timeout < 1 ||
-        !positive(opts_get(o, n, "token-ttl"), 10L * 365 * 86400, &token_ttl) || token_ttl < 1) {
+        !positive(opts_get(o, n, "token-ttl"), 10L * 365 * 86400, &token_ttl) || token_ttl < 1 ||
+        !positive(opts_get(o, n, "link-cache"), 1L << 20, &link_cache)) {
         fprintf(stderr, "%s%s%s", argc && why[0] ? why : "", argc && why[0] ? "\n" : "", usage);
         return 2;
     }
@@ -107,6 +108,7 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "actionlinks: %s\n", why);
         return 1;
     }
+    store_keep_definitions(store, (size_t)link_cache << 20);
     struct api api = {.store = store,
                       .cfg = {.allow_http_callouts = opts_flag(o, n, "allow-http-callouts"),
                               .public_url = opts_get(o, n, "public-url"),

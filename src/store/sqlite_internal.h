@@ -6,7 +6,11 @@
 
 #include "store/store.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 enum { SQ_STMTS = 64, SQ_CACHE = 128 };
 
@@ -19,6 +23,16 @@ struct conn {
         sqlite3_stmt *st;
     } cache[SQ_CACHE];
     struct conn *next; /* in the free list */
+    /* A reader's read transaction, which may stay open between the snapshots of its
+     * thread (see store_snapshot_begin). The thread holds hold_mu for the length of a
+     * snapshot; the writer thread ends a transaction left open too long, with hold_mu
+     * held. txn_open is written with hold_mu held. */
+    pthread_mutex_t hold_mu;
+    atomic_bool txn_open;
+    int64_t txn_began_ms;     /* monotonic: when the transaction began */
+    uint64_t txn_commits;     /* the store's commit count then */
+    bool epochs_known;        /* read in this transaction: */
+    int64_t auth_epoch, definitions_epoch;
 };
 
 /* A prepared statement for static SQL text, prepared once per connection. Reset it with

@@ -25,6 +25,11 @@ struct store;
  * SQLite. On failure returns an error and writes a reason for a person into why. */
 enum err store_open(const char *location, struct store **out, char *why, size_t why_len);
 void store_close(struct store *s);
+/* Keeps up to about `budget` bytes of group definitions in memory, so that reading a
+ * link by id seldom reads its group from the database; 0 keeps none (the default). They
+ * are checked against the database's definitions epoch on every read, so a change by any
+ * process counts at once. Call before the store is shared between threads. */
+void store_keep_definitions(struct store *s, size_t budget);
 /* The org's id (made when the database was created). */
 const char *store_org_id(const struct store *s);
 enum { STORE_KEY_HEX = 64 };
@@ -34,9 +39,12 @@ enum { STORE_KEY_HEX = 64 };
  * the database so that every node shares it. */
 const char *store_signing_key(const struct store *s);
 /* Reads by the calling thread between begin and end see one consistent snapshot of the
- * database (taken at the first read), and cost less than the same reads one by one.
- * Nestable. Not for a thread that writes in between and then reads what it wrote — end
- * the snapshot first. */
+ * database, and cost less than the same reads one by one. Nestable. Not for a thread
+ * that writes in between and then reads what it wrote — end the snapshot first.
+ * A snapshot may be the thread's previous one, when that began at most 2 ms ago and this
+ * store has committed nothing since: it sees every write made through this store before
+ * it began, but may miss writes other processes made in the last 2 ms (docs/DECISIONS.md).
+ * Reads outside a snapshot always see every commit. */
 void store_snapshot_begin(struct store *s);
 void store_snapshot_end(struct store *s);
 /* Whether the database answers. */

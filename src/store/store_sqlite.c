@@ -8,10 +8,12 @@
  * returns when the commit that holds its operation is on disk. */
 #include "store/store.h"
 
+#include "store/link_cache.h"
 #include "store/sqlite_internal.h"
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "core/rand.h"
 
 #include <jansson.h>
@@ -26,8 +28,9 @@
 extern const unsigned char sql_001_init[];
 extern const unsigned char sql_002_auth_epoch[];
 extern const unsigned char sql_003_callouts_by_host[];
+extern const unsigned char sql_004_definitions_epoch[];
 
-enum { SCHEMA_VERSION = 3 };
+enum { SCHEMA_VERSION = 4 };
 
 #define STMT_TABLE(X)                                                                              \
     X(ST_USER_INSERT, "INSERT INTO users (id, username, name, manager_id, view_all_data, "         \
@@ -181,6 +184,12 @@ struct store {
     /* the writer's own: the destination a claim that looked at CLAIM_MAX_HOSTS of them
      * stopped after ("" when it saw them all), where the next claim starts */
     char claim_cursor[CALLOUT_HOST_MAX + 1];
+    struct link_cache *links; /* NULL unless store_keep_definitions */
+    /* commits by the writer so far: a read transaction kept from before the last one is
+     * not reused (this process's writes are seen by its next reads) */
+    atomic_uint_fast64_t commits;
+    atomic_bool holding; /* a reader may have a transaction open between snapshots */
+    int64_t last_sweep_ms; /* the writer's: when it last ended idle transactions */
 };
 
 /* ---- connections ---- */
@@ -194,6 +203,7 @@ static void conn_close(struct conn *c)
     for (int i = 0; i < SQ_CACHE; i++)
         sqlite3_finalize(c->cache[i].st);
     sqlite3_close(c->db);
+    pthread_mutex_destroy(&c->hold_mu);
     free(c);
 }
 
@@ -202,6 +212,7 @@ static struct conn *conn_open(const char *path, char *why, size_t why_len)
     struct conn *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
+    pthread_mutex_init(&c->hold_mu, NULL);
     int rc = sqlite3_open_v2(
         path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
@@ -334,11 +345,39 @@ static struct conn *pool_get(struct store *s)
     return c;
 }
 
+/* Runs a prepared (cached) statement without results: BEGIN and COMMIT cost a parse
+ * each through sqlite3_exec. */
+static bool step_static(struct conn *c, const char *sql)
+{
+    sqlite3_stmt *st = sq_prepare(c, sql);
+    if (!st)
+        return false;
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE;
+}
+
+/* Ends c's read transaction if one was kept open (hold_mu held). */
+static void txn_end(struct conn *c)
+{
+    if (atomic_load(&c->txn_open) && !sqlite3_get_autocommit(c->db) &&
+        !step_static(c, "COMMIT"))
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    atomic_store(&c->txn_open, false);
+}
+
 struct conn *sq_reader_get(struct store *s)
 {
     struct tl_slot *slot = tl_find(s);
-    if (slot)
+    if (slot) {
+        /* a read outside a snapshot sees every commit: end a transaction kept open */
+        if (slot->snapshot_depth == 0 && atomic_load(&slot->c->txn_open)) {
+            pthread_mutex_lock(&slot->c->hold_mu);
+            txn_end(slot->c);
+            pthread_mutex_unlock(&slot->c->hold_mu);
+        }
         return slot->c;
+    }
     slot = tl_free_slot();
     struct conn *c = NULL;
     pthread_mutex_lock(&s->pool_mu);
@@ -369,37 +408,89 @@ void sq_reader_put(struct store *s, struct conn *c)
     pthread_mutex_unlock(&s->pool_mu);
 }
 
-/* Runs a prepared (cached) statement without results: BEGIN and COMMIT cost a parse
- * each through sqlite3_exec. */
-static bool step_static(struct conn *c, const char *sql)
-{
-    sqlite3_stmt *st = sq_prepare(c, sql);
-    if (!st)
-        return false;
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE;
-}
+/* A snapshot is one read transaction. Its beginning and end take WAL locks, which with
+ * one GET per snapshot were a fifth of a GET's time, so a thread's transaction stays
+ * open after its snapshot ends, and the thread's next snapshot reuses it when it began
+ * less than HOLD_FRESH_MS ago and the writer has committed nothing since: such a
+ * snapshot sees every write of this process made before it, and misses at most the
+ * last HOLD_FRESH_MS of other processes' writes (docs/DECISIONS.md). A read outside a
+ * snapshot ends it first; the writer thread ends those left open HOLD_IDLE_MS, so an idle
+ * thread does not keep the WAL from being checkpointed. */
+enum { HOLD_FRESH_MS = 2, HOLD_IDLE_MS = 1000 };
 
 void store_snapshot_begin(struct store *s)
 {
-    struct conn *c = sq_reader_get(s);
     struct tl_slot *slot = tl_find(s);
+    if (slot && slot->snapshot_depth) {
+        slot->snapshot_depth++;
+        return;
+    }
+    struct conn *c = slot ? slot->c : sq_reader_get(s); /* (sq_reader_get ends a kept one) */
+    slot = tl_find(s);
     if (!slot || slot->c != c) {
         sq_reader_put(s, c); /* no connection of our own: reads stay one by one */
         return;
     }
-    if (slot->snapshot_depth++ == 0 && !step_static(c, "BEGIN"))
-        slot->snapshot_depth = 0;
+    pthread_mutex_lock(&c->hold_mu);
+    int64_t now = clock_mono_ms();
+    uint64_t commits = atomic_load(&s->commits);
+    if (atomic_load(&c->txn_open)) {
+        if (now - c->txn_began_ms < HOLD_FRESH_MS && c->txn_commits == commits &&
+            !sqlite3_get_autocommit(c->db)) {
+            slot->snapshot_depth = 1;
+            return; /* hold_mu stays held until store_snapshot_end */
+        }
+        txn_end(c);
+    }
+    c->epochs_known = false;
+    c->txn_began_ms = now;
+    c->txn_commits = commits; /* read before BEGIN: a commit after it is seen next time */
+    if (!step_static(c, "BEGIN")) {
+        pthread_mutex_unlock(&c->hold_mu);
+        return;
+    }
+    atomic_store(&c->txn_open, true);
+    slot->snapshot_depth = 1;
 }
 
 void store_snapshot_end(struct store *s)
 {
     struct tl_slot *slot = tl_find(s);
-    if (!slot || slot->snapshot_depth == 0)
+    if (!slot || slot->snapshot_depth == 0 || --slot->snapshot_depth > 0)
         return;
-    if (--slot->snapshot_depth == 0 && !step_static(slot->c, "COMMIT"))
-        sqlite3_exec(slot->c->db, "ROLLBACK", NULL, NULL, NULL);
+    struct conn *c = slot->c;
+    if (sqlite3_get_autocommit(c->db)) /* the transaction ended on an error */
+        atomic_store(&c->txn_open, false);
+    else if (!atomic_load(&s->holding))
+        atomic_store(&s->holding, true);
+    pthread_mutex_unlock(&c->hold_mu);
+}
+
+/* On the writer thread: ends the read transactions kept open HOLD_IDLE_MS or more. */
+static void sweep_held(struct store *s)
+{
+    int64_t now = clock_mono_ms();
+    s->last_sweep_ms = now;
+    atomic_store(&s->holding, false);
+    struct conn *conns[MAX_READERS];
+    pthread_mutex_lock(&s->pool_mu);
+    int n = s->n_readers;
+    memcpy(conns, s->readers, (size_t)n * sizeof(conns[0]));
+    pthread_mutex_unlock(&s->pool_mu);
+    for (int i = 0; i < n; i++) {
+        struct conn *c = conns[i];
+        if (!atomic_load(&c->txn_open))
+            continue;
+        if (pthread_mutex_trylock(&c->hold_mu) != 0) { /* in a snapshot now */
+            atomic_store(&s->holding, true);
+            continue;
+        }
+        if (now - c->txn_began_ms >= HOLD_IDLE_MS)
+            txn_end(c);
+        else if (atomic_load(&c->txn_open))
+            atomic_store(&s->holding, true);
+        pthread_mutex_unlock(&c->hold_mu);
+    }
 }
 
 enum err sq_lookup(struct store *s, const char *sql, const char *key, struct arena *a,
@@ -574,8 +665,28 @@ static void *writer_main(void *arg)
     struct store *s = arg;
     pthread_mutex_lock(&s->w_mu);
     for (;;) {
-        while (!s->queue_head && !s->stopping)
-            pthread_cond_wait(&s->w_work, &s->w_mu);
+        while (!s->queue_head && !s->stopping) {
+            if (!atomic_load(&s->holding)) {
+                pthread_cond_wait(&s->w_work, &s->w_mu);
+                continue;
+            }
+            int64_t wait = s->last_sweep_ms + HOLD_IDLE_MS - clock_mono_ms();
+            if (wait > 0) {
+                struct timespec until;
+                clock_gettime(CLOCK_REALTIME, &until);
+                until.tv_sec += wait / 1000;
+                until.tv_nsec += (wait % 1000) * 1000000L;
+                if (until.tv_nsec >= 1000000000L) {
+                    until.tv_sec++;
+                    until.tv_nsec -= 1000000000L;
+                }
+                pthread_cond_timedwait(&s->w_work, &s->w_mu, &until);
+                continue;
+            }
+            pthread_mutex_unlock(&s->w_mu);
+            sweep_held(s);
+            pthread_mutex_lock(&s->w_mu);
+        }
         if (!s->queue_head)
             break;
         struct wop *batch = s->queue_head;
@@ -583,6 +694,9 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&s->w_mu);
 
         run_batch(s->writer_conn, batch);
+        atomic_fetch_add(&s->commits, 1);
+        if (clock_mono_ms() - s->last_sweep_ms >= HOLD_IDLE_MS)
+            sweep_held(s);
 
         pthread_mutex_lock(&s->w_mu);
         struct wop *unwaited = NULL;
@@ -704,8 +818,7 @@ static enum err migrate(struct conn *c, struct store *s, char *why, size_t why_l
             exec_sql(c, "ROLLBACK");
             return ERR_UNAVAILABLE;
         }
-        for (size_t i = 0; i < sizeof(raw); i++)
-            snprintf(key + 2 * i, 3, "%02x", raw[i]);
+        text_hex(raw, sizeof(raw), key);
         char web_app[ID_LEN + 1];
         id_new(ID_APP, web_app);
         snprintf(sql, sizeof(sql),
@@ -726,7 +839,8 @@ static enum err migrate(struct conn *c, struct store *s, char *why, size_t why_l
         return ERR_UNAVAILABLE;
     }
     /* each later version: its script, then the new number, in the same transaction */
-    static const unsigned char *const upgrades[] = {sql_002_auth_epoch, sql_003_callouts_by_host};
+    static const unsigned char *const upgrades[] = {sql_002_auth_epoch, sql_003_callouts_by_host,
+                                                    sql_004_definitions_epoch};
     for (; version < SCHEMA_VERSION; version++) {
         char set[64];
         snprintf(set, sizeof(set), "PRAGMA user_version=%d", version + 1);
@@ -808,6 +922,13 @@ void store_close(struct store *s)
     pthread_cond_destroy(&s->pool_cv);
     pthread_mutex_destroy(&s->w_mu);
     pthread_cond_destroy(&s->w_work);
+    if (s->links) {
+        struct link_cache_stats ls;
+        link_cache_stats(s->links, &ls);
+        log_info("definitions kept: %zu links, %zu KiB; %llu found, %llu read", ls.entries,
+                 ls.bytes >> 10, (unsigned long long)ls.hits, (unsigned long long)ls.misses);
+    }
+    link_cache_free(s->links);
     free(s->path);
     free(s);
 }
@@ -1006,28 +1127,82 @@ enum err store_token_principal(struct store *s, const char *hash, int64_t now_ms
     return r;
 }
 
+/* The first n integer columns of the first row of the static query sql, on c. */
+static bool row_int64s(struct conn *c, const char *sql, int64_t *out, int n)
+{
+    sqlite3_stmt *st = sq_prepare(c, sql);
+    bool ok = false;
+    if (st) {
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            for (int i = 0; i < n; i++)
+                out[i] = sqlite3_column_int64(st, i);
+            ok = true;
+        }
+        sq_done_stmt(st);
+    }
+    return ok;
+}
+
 enum err sq_read_int64(struct store *s, const char *sql, int64_t *out)
 {
     struct conn *c = sq_reader_get(s);
     if (!c)
         return ERR_UNAVAILABLE;
-    sqlite3_stmt *st = sq_prepare(c, sql);
+    enum err r = row_int64s(c, sql, out, 1) ? ERR_OK : ERR_UNAVAILABLE;
+    sq_reader_put(s, c);
+    return r;
+}
+
+/* The conn of the current snapshot of this thread on s, or NULL. */
+static struct conn *in_snapshot(struct store *s)
+{
+    struct tl_slot *slot = tl_find(s);
+    return slot && slot->snapshot_depth ? slot->c : NULL;
+}
+
+/* Both epochs in one read, kept for the rest of the read transaction if there is one: a
+ * request reads the auth epoch first, then its link. */
+enum err store_auth_epoch(struct store *s, int64_t *out)
+{
+    struct conn *snap = in_snapshot(s);
+    if (snap && snap->epochs_known) {
+        *out = snap->auth_epoch;
+        return ERR_OK;
+    }
+    struct conn *c = sq_reader_get(s);
+    if (!c)
+        return ERR_UNAVAILABLE;
+    int64_t v[2];
     enum err r = ERR_UNAVAILABLE;
-    if (st) {
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            *out = sqlite3_column_int64(st, 0);
-            r = ERR_OK;
+    if (row_int64s(c, "SELECT auth, definitions FROM epochs WHERE id = 1", v, 2)) {
+        *out = v[0];
+        if (c == snap) {
+            c->auth_epoch = v[0];
+            c->definitions_epoch = v[1];
+            c->epochs_known = true;
         }
-        sq_done_stmt(st);
+        r = ERR_OK;
     }
     sq_reader_put(s, c);
     return r;
 }
 
-enum err store_auth_epoch(struct store *s, int64_t *out)
+void store_keep_definitions(struct store *s, size_t budget)
 {
-    static const char sql[] = "SELECT auth FROM epochs WHERE id = 1";
-    return sq_read_int64(s, sql, out);
+    link_cache_free(s->links);
+    s->links = budget ? link_cache_new(budget) : NULL;
+}
+
+/* The definitions epoch as of the reads that follow on c: the one read in this snapshot,
+ * else read now (before the definition itself, so that what is read is at least as new
+ * as the epoch it is kept under). */
+static bool definitions_epoch(struct store *s, struct conn *c, int64_t *out)
+{
+    if (c == in_snapshot(s) && c->epochs_known) {
+        *out = c->definitions_epoch;
+        return true;
+    }
+    return row_int64s(c, "SELECT definitions FROM epochs WHERE id = 1", out, 1);
 }
 
 static enum err w_token_revoke(struct conn *c, const void *arg)
@@ -1184,6 +1359,12 @@ enum err store_link_group(struct store *s, const char *link_id, struct arena *a,
     struct conn *c = sq_reader_get(s);
     if (!c)
         return ERR_UNAVAILABLE;
+    int64_t epoch = 0;
+    bool keep = s->links && definitions_epoch(s, c, &epoch);
+    if (keep && link_cache_get(s->links, epoch, link_id, a, out, index)) {
+        sq_reader_put(s, c);
+        return ERR_OK;
+    }
     enum err r = ERR_UNAVAILABLE;
     sqlite3_stmt *st = stmt(c, ST_LINK_GROUP_FULL);
     if (st) {
@@ -1191,6 +1372,8 @@ enum err store_link_group(struct store *s, const char *link_id, struct arena *a,
         r = read_group_rows(st, a, out);
     }
     sq_reader_put(s, c);
+    if (r == ERR_OK && keep)
+        link_cache_put(s->links, epoch, out);
     if (r == ERR_OK) {
         r = ERR_NOT_FOUND;
         for (size_t i = 0; i < out->n_links; i++)

@@ -415,7 +415,7 @@ class Paging(FeedTest):
 
 class Expiry(FeedTest):
     def test_a_group_leaves_the_feed_when_it_expires(self):
-        expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=1.2)
+        expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=3)
         d = group_def([link_def("Ui", label="View")], policy="OncePerUser")
         d["expirationDate"] = iso_ms(expires)
         r = self.creator.create_group(d)
@@ -434,7 +434,7 @@ class Expiry(FeedTest):
         news = self.peer.get(NEWS).json()["elements"]
         self.assertEqual(group_ids([e for e in news if e["id"] == item["id"]][0]), [gid])
         still_before = datetime.datetime.now(datetime.timezone.utc) < expires
-        self.assertTrue(still_before, "the checks before expiry took longer than 1.2 s")
+        self.assertTrue(still_before, "the checks before expiry took longer than 3 s")
 
         # Poll (never sleeping longer than the expiry itself) until it is gone.
         deadline = time.monotonic() + 15

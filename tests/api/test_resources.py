@@ -29,6 +29,23 @@ class Resources(harness.ServerTest):
         self.assertIn("cannot listen on 127.0.0.1:%d" % self.server.port, out.stderr)
         self.assertEqual(self.server.client().get("/healthz").status, 200)
 
+    def test_idle_server_lets_the_wal_be_checkpointed(self):
+        """A GET's read transaction stays open after it, for the thread's next GET (for
+        up to 2 ms); a server that goes idle ends them within about a second, so that
+        another process can checkpoint and empty the WAL."""
+        import time
+        r = self.alice.create_group(group_def([link_def("Ui", "https://example.com/w")]))
+        link = r.json()["actionLinks"][0]["id"]
+        for _ in range(50):
+            self.assertEqual(self.alice.link(link).status, 200)
+        time.sleep(1.6)
+        db = sqlite3.connect(self.server.db, timeout=0.5)
+        try:
+            busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            db.close()
+        self.assertEqual(busy, 0)
+
     def test_versions(self):
         r = self.server.client().get("/services/data")
         self.assertEqual(r.status, 200)

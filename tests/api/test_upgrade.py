@@ -1,7 +1,7 @@
 """A database written by an earlier version is upgraded in place when the server opens
 it, keeping its data; a newer one is refused. Schema 1 is made here by taking the later
-migrations apart (002: the auth epoch's table and triggers; 003: the queued-callouts
-index back to its first shape) and setting the version back, which is exactly the state
+migrations apart (002 and 004: the epochs table and its triggers; 003: the
+queued-callouts index back to its first shape) and setting the version back, which is exactly the state
 0.1.0 left a database in."""
 import shutil
 import sqlite3
@@ -18,7 +18,7 @@ def downgrade_to_1(path):
     for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND "
                               "sql LIKE '%epochs%'").fetchall():
         db.execute("DROP TRIGGER %s" % name)
-    db.execute("DROP TABLE epochs")
+    db.execute("DROP TABLE epochs")  # (004's triggers went with the loop above)
     db.execute("DROP INDEX callouts_queued")
     db.execute("CREATE INDEX callouts_queued ON callouts (created_ms) WHERE state = 0")
     db.execute("PRAGMA user_version=1")
@@ -48,7 +48,8 @@ class Upgrade(harness.unittest.TestCase):
         downgrade_to_1(s.db)
 
         s.start()
-        self.assertEqual(s.sql("PRAGMA user_version"), [(3,)])
+        self.assertEqual(s.sql("PRAGMA user_version"), [(4,)])
+        self.assertEqual(s.sql("SELECT definitions FROM epochs"), [(0,)])
         (index,), = s.sql("SELECT sql FROM sqlite_master WHERE name = 'callouts_queued'")
         self.assertIn("(host, created_ms)", index)
         self.assertEqual(alice.link(link).status, 200)  # the old token and data still work

@@ -3490,6 +3490,92 @@ static void test_ltemplate_update_rerenders_links(void **state)
     assert_ltemplate_eq(&other, &got_lt);
 }
 
+/* Group definitions kept in memory (store_keep_definitions) are never older than what
+ * the database says: a template's edit and a deletion by another handle on the same
+ * database (another process, for the store) count at the next read. */
+static void test_definitions_kept(void **state)
+{
+    struct fixture *f = *state;
+    store_keep_definitions(f->s, 1 << 20);
+    struct store *other = open_again(f->location);
+    struct group_template gt = add_gtemplate(f, false);
+    struct link_template lt = make_ltemplate(&f->a, gt.id, 0, false);
+    assert_err(store_ltemplate_create(f->s, &lt), ERR_OK);
+    const struct link_template *from[] = {&lt, NULL, NULL};
+    struct group g = add_group_from(f, &gt, from, 3, "{\"id\":\"1\"}");
+    struct group big = add_group(f, GROUP_MAX_LINKS, POLICY_ONCE);
+
+    /* read twice each: the second comes from memory, and is the same */
+    struct group got;
+    size_t index;
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < big.n_links; i++) {
+            assert_err(store_link_group(f->s, big.links[i].id, &f->a, &got, &index), ERR_OK);
+            assert_group_eq(&big, &got);
+            assert_string_equal(got.links[index].id, big.links[i].id);
+        }
+        assert_err(store_link_group(f->s, g.links[0].id, &f->a, &got, &index), ERR_OK);
+        assert_group_eq(&g, &got);
+        assert_str_or_null(g.bindings_json, got.bindings_json);
+    }
+
+    /* the template's edit, by the other handle, rewrites the link */
+    lt.action_url = "https://api2.example.com/v2/{!Bindings.id}";
+    lt.modified_ms += 1000;
+    struct header h[] = {{"X-Edited", "yes"}};
+    struct link_render render = {.action_url = "https://api2.example.com/v2/1", .headers = h,
+                                 .n_headers = 1, .request_body = NULL};
+    id_copy(render.link_id, g.links[0].id);
+    assert_err(store_ltemplate_update(other, &lt, &render, 1), ERR_OK);
+    assert_err(store_link_group(f->s, g.links[0].id, &f->a, &got, &index), ERR_OK);
+    assert_string_equal(got.links[index].action_url, render.action_url);
+    assert_int_equal(got.links[index].n_headers, 1);
+    assert_string_equal(got.links[index].headers[0].value, "yes");
+
+    /* a deletion by the other handle: seen by a snapshot begun a little later (a
+     * snapshot may reuse a read transaction a few milliseconds old: see store.h) */
+    store_snapshot_begin(f->s);
+    int64_t epoch;
+    assert_err(store_auth_epoch(f->s, &epoch), ERR_OK);
+    assert_err(store_link_group(f->s, big.links[1].id, &f->a, &got, &index), ERR_OK);
+    store_snapshot_end(f->s);
+    assert_err(store_group_delete(other, big.id), ERR_OK);
+    usleep(20 * 1000);
+    store_snapshot_begin(f->s);
+    assert_err(store_auth_epoch(f->s, &epoch), ERR_OK);
+    for (size_t i = 0; i < big.n_links; i++)
+        assert_err(store_link_group(f->s, big.links[i].id, &f->a, &got, &index), ERR_NOT_FOUND);
+    store_snapshot_end(f->s);
+
+    /* a deletion through this handle is seen by the very next snapshot */
+    store_snapshot_begin(f->s);
+    assert_err(store_auth_epoch(f->s, &epoch), ERR_OK);
+    assert_err(store_link_group(f->s, g.links[1].id, &f->a, &got, &index), ERR_OK);
+    store_snapshot_end(f->s);
+    assert_err(store_group_delete(f->s, g.id), ERR_OK);
+    store_snapshot_begin(f->s);
+    assert_err(store_auth_epoch(f->s, &epoch), ERR_OK);
+    for (size_t i = 0; i < g.n_links; i++)
+        assert_err(store_link_group(f->s, g.links[i].id, &f->a, &got, &index), ERR_NOT_FOUND);
+    store_snapshot_end(f->s);
+
+    /* and so is a token revoked through it, though the snapshots before it read the
+     * auth epoch from a transaction they shared */
+    struct user u = add_user(f, NULL);
+    struct app app = add_app(f);
+    struct token_rec t = add_token(f, u.id, app.id, clock_now_ms() + HOUR_MS, NULL);
+    int64_t before, after;
+    store_snapshot_begin(f->s);
+    assert_err(store_auth_epoch(f->s, &before), ERR_OK);
+    store_snapshot_end(f->s);
+    assert_err(store_token_revoke(f->s, t.hash), ERR_OK);
+    store_snapshot_begin(f->s);
+    assert_err(store_auth_epoch(f->s, &after), ERR_OK);
+    store_snapshot_end(f->s);
+    assert_true(after != before);
+    store_close(other);
+}
+
 /* Deleting a group template deletes its link templates and every group made from it,
  * with their links, executions, callouts and places in the feed. */
 static void test_gtemplate_delete_cascades(void **state)
@@ -3863,6 +3949,7 @@ int main(int argc, char **argv)
         T(test_ltemplate_race_with_publish),
         T(test_ltemplate_update_rerenders_links),
         T(test_gtemplate_delete_cascades),
+        T(test_definitions_kept),
         T(test_snapshot),
         T(test_snapshot_after_another_store),
     };

@@ -690,6 +690,14 @@ def run_all(b, args, only, binary, work, anchors, procs):
         s4_sizes = [len(body.encode()), len(body2.encode())] + sizes
         s4_min, s4_max = min(s4_sizes) - 8, max(s4_sizes) + 400  # executingUser adds ~150
 
+    def s4_args():
+        """S4 is S1 (GETs of 100,000 links) on the big store: the 100,000 links are spread
+        evenly over all of it (every 100th of 10M, both links of the groups alike), so
+        every one sits in a different part of every B-tree. "S4 any" (no target: an
+        extra figure) asks for any of the 10M instead."""
+        stride = max(1, args.s4_links // S1_COUNT)
+        return ["get", s4_tok, 0, min(S1_COUNT, args.s4_links), s4_min, s4_max, stride]
+
     group_body = os.path.join(work, "group.json")
     exp = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=30))
     with open(group_body, "w") as f:
@@ -716,7 +724,7 @@ def run_all(b, args, only, binary, work, anchors, procs):
             b.wrk(main.url, ["get", tok, S1_FIRST, S1_COUNT, s1_min, s1_max], W)
         if s4:
             warm_file(s4_db)
-            b.wrk(s4.url, ["get", s4_tok, 0, args.s4_links, s4_min, s4_max], W)
+            b.wrk(s4.url, s4_args(), W)
 
     s2_next = [S2_FIRST]
     s3_next = [S3_FIRST]
@@ -730,6 +738,9 @@ def run_all(b, args, only, binary, work, anchors, procs):
         return b.wrk(main.url, ["get", tok, S1_FIRST, S1_COUNT, s1_min, s1_max])
 
     def r_s4():
+        return b.wrk(s4.url, s4_args())
+
+    def r_s4_any():
         return b.wrk(s4.url, ["get", s4_tok, 0, args.s4_links, s4_min, s4_max])
 
     def r_sqlite():
@@ -823,6 +834,8 @@ def run_all(b, args, only, binary, work, anchors, procs):
                  # S4 store's warm-up before evicts it on this VM (about 3 GiB of cache)
                  ("S1", r_s1, main_pids, lambda: True, lambda: warm_file(main_db))]
     if "S4" in only:
+        # "S4 any" first: its GETs of any link would push S4's out of the server's memory
+        plan.append(("S4 any", r_s4_any, s4.pids, lambda: True, lambda: warm_file(s4_db)))
         plan.append(("S4", r_s4, s4.pids, lambda: True, lambda: warm_file(s4_db)))
     if "S2" in only:
         plan += [("sqlite loop", r_sqlite, lambda: []),
@@ -973,11 +986,18 @@ def render(plan, b, args):
         s4 = med("S4")
         ratio = s4 / s1 if s1 == s1 else float("nan")
         e = errs("S4")
-        row("S4 GET link (%s)" % human(args.s4_links), fmt(s4), "S1 " + fmt(s1),
+        row("S4 GET link (100k of %s)" % human(args.s4_links), fmt(s4), "S1 " + fmt(s1),
             "%.2f" % ratio, "≥ 0.80",
             verdict(ratio >= 0.8 and not e, "%.0f%% short" % ((0.8 - ratio) / 0.8 * 100)
                     if ratio < 0.8 else "%d errors" % e),
             "p99 %.1f ms%s" % (med("S4", "p99_us") / 1000, "; %d errors" % e if e else ""))
+        if "S4 any" in res:
+            s4a = med("S4 any")
+            e = errs("S4 any")
+            row("S4 any of %s (no target)" % human(args.s4_links), fmt(s4a), "S1 " + fmt(s1),
+                "%.2f" % (s4a / s1 if s1 == s1 else float("nan")), "", "info",
+                "p99 %.1f ms%s" % (med("S4 any", "p99_us") / 1000,
+                                   "; %d errors" % e if e else ""))
         rss = res["S4 rss"][0]["rate"]
         row("S4 peak RSS", fmt(rss, "MiB"), "", "", "≤ 100 MiB",
             verdict(0 < rss <= 100 * MIB, "%.0f%% over" % ((rss / MIB - 100)))),

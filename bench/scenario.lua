@@ -1,6 +1,10 @@
 -- wrk script for every HTTP scenario of bench/run.py; checks every answer.
 -- usage: wrk ... -s bench/scenario.lua URL -- MODE TOKEN ARGS...
---   get   TOKEN FIRST COUNT MINLEN MAXLEN   GET a random link 0An<FIRST..FIRST+COUNT-1>
+--   get   TOKEN FIRST COUNT MINLEN MAXLEN [STRIDE]
+--                                           GET a random link 0An<FIRST..FIRST+COUNT-1>;
+--                                           with STRIDE, one of COUNT links spread over
+--                                           COUNT * STRIDE: FIRST + i * STRIDE (+1 for odd
+--                                           i, so both links of the groups are asked for)
 --   patch TOKEN FIRST COUNT STATUS          PATCH each link once, in order, to STATUS
 --   post  TOKEN BODYFILE                    POST a group definition (201 expected)
 -- Prints one line "BENCH {json}" at the end: requests, good/bad answers, latency.
@@ -20,6 +24,7 @@ function init(args)
   if mode == "get" then
     first, count = tonumber(args[3]), tonumber(args[4])
     minlen, maxlen = tonumber(args[5]), tonumber(args[6])
+    stride = tonumber(args[7] or "1")
   elseif mode == "patch" then
     first, count, want = tonumber(args[3]), tonumber(args[4]), args[5]
     wrk.method = "PATCH"
@@ -40,7 +45,9 @@ end
 function request()
   nreq = nreq + 1
   if mode == "get" then
-    local n = first + math.random(0, count - 1)
+    local i = math.random(0, count - 1)
+    local n = first + i
+    if stride > 1 then n = first + i * stride + i % 2 end
     return wrk.format(nil, string.format("%s/connect/action-links/0An%012d", API, n))
   elseif mode == "patch" then
     if nreq > count then

@@ -201,13 +201,18 @@ void api_handle(void *ctx, struct http_request *req, struct http_response *resp)
         return;
     }
     r->pc.api_root = arena_join(r->a, "/services/data/v", r->version ? r->version : "66.0", NULL);
-    /* A GET reads only: one snapshot for all its reads (one read transaction). Writes
-     * re-read after a lost race, so they must see new commits: no snapshot for them. */
+    /* A GET reads only: one snapshot for all its reads (one read transaction). A link's
+     * PATCH makes its first reads in one snapshot too, a fresh one: it decides on them
+     * and its write is conditional on them; the reads after a lost race come later, on
+     * their own, and see every commit. Other writes read one by one. */
     bool snapshot = strcmp(method, "GET") == 0 && found->fn != h_events;
+    bool fresh = found->fn == h_link_patch;
     if (snapshot)
         store_snapshot_begin(r->api->store);
+    else if (fresh)
+        store_snapshot_begin_fresh(r->api->store);
     if (!found->auth || !authenticate(r, found))
         found->fn(r);
-    if (snapshot)
+    if (snapshot || fresh)
         store_snapshot_end(r->api->store);
 }

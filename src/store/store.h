@@ -46,6 +46,9 @@ const char *store_signing_key(const struct store *s);
  * it began, but may miss writes other processes made in the last 2 ms (docs/DECISIONS.md).
  * Reads outside a snapshot always see every commit. */
 void store_snapshot_begin(struct store *s);
+/* The same, on a transaction begun now: it sees every commit, of any process, made before
+ * its first read. */
+void store_snapshot_begin_fresh(struct store *s);
 void store_snapshot_end(struct store *s);
 /* Whether the database answers. */
 bool store_ping(struct store *s);

@@ -418,7 +418,7 @@ void sq_reader_put(struct store *s, struct conn *c)
  * thread does not keep the WAL from being checkpointed. */
 enum { HOLD_FRESH_MS = 2, HOLD_IDLE_MS = 1000 };
 
-void store_snapshot_begin(struct store *s)
+static void snapshot_begin(struct store *s, bool fresh)
 {
     struct tl_slot *slot = tl_find(s);
     if (slot && slot->snapshot_depth) {
@@ -435,7 +435,7 @@ void store_snapshot_begin(struct store *s)
     int64_t now = clock_mono_ms();
     uint64_t commits = atomic_load(&s->commits);
     if (atomic_load(&c->txn_open)) {
-        if (now - c->txn_began_ms < HOLD_FRESH_MS && c->txn_commits == commits &&
+        if (!fresh && now - c->txn_began_ms < HOLD_FRESH_MS && c->txn_commits == commits &&
             !sqlite3_get_autocommit(c->db)) {
             slot->snapshot_depth = 1;
             return; /* hold_mu stays held until store_snapshot_end */
@@ -451,6 +451,16 @@ void store_snapshot_begin(struct store *s)
     }
     atomic_store(&c->txn_open, true);
     slot->snapshot_depth = 1;
+}
+
+void store_snapshot_begin(struct store *s)
+{
+    snapshot_begin(s, false);
+}
+
+void store_snapshot_begin_fresh(struct store *s)
+{
+    snapshot_begin(s, true);
 }
 
 void store_snapshot_end(struct store *s)

@@ -30,6 +30,8 @@ void store_close(struct store *s);
  * are checked against the database's definitions epoch on every read, so a change by any
  * process counts at once. Call before the store is shared between threads. */
 void store_keep_definitions(struct store *s, size_t budget);
+/* How many reads of a link the kept definitions answered, and how many they did not. */
+void store_definitions_counts(struct store *s, uint64_t *found, uint64_t *missed);
 /* The org's id (made when the database was created). */
 const char *store_org_id(const struct store *s);
 enum { STORE_KEY_HEX = 64 };
@@ -49,6 +51,8 @@ void store_snapshot_begin(struct store *s);
 /* The same, on a transaction begun now: it sees every commit, of any process, made before
  * its first read. */
 void store_snapshot_begin_fresh(struct store *s);
+/* How old (ms) a kept read transaction a snapshot may reuse: 2 unless changed (tests). */
+void store_snapshot_reuse_ms(struct store *s, int ms);
 void store_snapshot_end(struct store *s);
 /* Whether the database answers. */
 bool store_ping(struct store *s);

@@ -189,6 +189,7 @@ struct store {
      * not reused (this process's writes are seen by its next reads) */
     atomic_uint_fast64_t commits;
     atomic_bool holding; /* a reader may have a transaction open between snapshots */
+    atomic_int reuse_ms; /* how old a kept transaction a snapshot may reuse */
     int64_t last_sweep_ms; /* the writer's: when it last ended idle transactions */
 };
 
@@ -363,7 +364,9 @@ static void txn_end(struct conn *c)
     if (atomic_load(&c->txn_open) && !sqlite3_get_autocommit(c->db) &&
         !step_static(c, "COMMIT"))
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-    atomic_store(&c->txn_open, false);
+    /* still open only if neither could end it: then the next snapshot tries again, and
+     * a read outside one too (it must not run inside an old transaction) */
+    atomic_store(&c->txn_open, !sqlite3_get_autocommit(c->db));
 }
 
 struct conn *sq_reader_get(struct store *s)
@@ -411,12 +414,13 @@ void sq_reader_put(struct store *s, struct conn *c)
 /* A snapshot is one read transaction. Its beginning and end take WAL locks, which with
  * one GET per snapshot were a fifth of a GET's time, so a thread's transaction stays
  * open after its snapshot ends, and the thread's next snapshot reuses it when it began
- * less than HOLD_FRESH_MS ago and the writer has committed nothing since: such a
+ * less than s->reuse_ms (2) ago and the writer has committed nothing since: such a
  * snapshot sees every write of this process made before it, and misses at most the
- * last HOLD_FRESH_MS of other processes' writes (docs/DECISIONS.md). A read outside a
- * snapshot ends it first; the writer thread ends those left open HOLD_IDLE_MS, so an idle
- * thread does not keep the WAL from being checkpointed. */
-enum { HOLD_FRESH_MS = 2, HOLD_IDLE_MS = 1000 };
+ * last 2 ms of other processes' writes (docs/DECISIONS.md). A read outside a snapshot
+ * ends it first. A kept transaction that can no longer be reused keeps the WAL from
+ * being checkpointed to its end, so the writer ends those after each of its commits,
+ * and once a second while any is kept (an idle thread's, with no writes). */
+enum { HOLD_SWEEP_MS = 1000 };
 
 static void snapshot_begin(struct store *s, bool fresh)
 {
@@ -435,7 +439,8 @@ static void snapshot_begin(struct store *s, bool fresh)
     int64_t now = clock_mono_ms();
     uint64_t commits = atomic_load(&s->commits);
     if (atomic_load(&c->txn_open)) {
-        if (!fresh && now - c->txn_began_ms < HOLD_FRESH_MS && c->txn_commits == commits &&
+        if (!fresh && now - c->txn_began_ms < atomic_load(&s->reuse_ms) &&
+            c->txn_commits == commits &&
             !sqlite3_get_autocommit(c->db)) {
             slot->snapshot_depth = 1;
             return; /* hold_mu stays held until store_snapshot_end */
@@ -469,17 +474,31 @@ void store_snapshot_end(struct store *s)
     if (!slot || slot->snapshot_depth == 0 || --slot->snapshot_depth > 0)
         return;
     struct conn *c = slot->c;
+    bool wake = false;
     if (sqlite3_get_autocommit(c->db)) /* the transaction ended on an error */
         atomic_store(&c->txn_open, false);
     else if (!atomic_load(&s->holding))
-        atomic_store(&s->holding, true);
+        wake = !atomic_exchange(&s->holding, true);
     pthread_mutex_unlock(&c->hold_mu);
+    if (wake) { /* the writer may be waiting for work with no timeout: it has a sweep to do */
+        pthread_mutex_lock(&s->w_mu);
+        pthread_cond_signal(&s->w_work);
+        pthread_mutex_unlock(&s->w_mu);
+    }
 }
 
-/* On the writer thread: ends the read transactions kept open HOLD_IDLE_MS or more. */
+void store_snapshot_reuse_ms(struct store *s, int ms)
+{
+    atomic_store(&s->reuse_ms, ms);
+}
+
+/* On the writer thread: ends the kept read transactions that no snapshot may reuse any
+ * more (begun before the last commit, or too long ago). */
 static void sweep_held(struct store *s)
 {
     int64_t now = clock_mono_ms();
+    uint64_t commits = atomic_load(&s->commits);
+    int reuse_ms = atomic_load(&s->reuse_ms);
     s->last_sweep_ms = now;
     atomic_store(&s->holding, false);
     struct conn *conns[MAX_READERS];
@@ -495,7 +514,7 @@ static void sweep_held(struct store *s)
             atomic_store(&s->holding, true);
             continue;
         }
-        if (now - c->txn_began_ms >= HOLD_IDLE_MS)
+        if (c->txn_commits != commits || now - c->txn_began_ms >= reuse_ms)
             txn_end(c);
         else if (atomic_load(&c->txn_open))
             atomic_store(&s->holding, true);
@@ -680,7 +699,7 @@ static void *writer_main(void *arg)
                 pthread_cond_wait(&s->w_work, &s->w_mu);
                 continue;
             }
-            int64_t wait = s->last_sweep_ms + HOLD_IDLE_MS - clock_mono_ms();
+            int64_t wait = s->last_sweep_ms + HOLD_SWEEP_MS - clock_mono_ms();
             if (wait > 0) {
                 struct timespec until;
                 clock_gettime(CLOCK_REALTIME, &until);
@@ -705,7 +724,7 @@ static void *writer_main(void *arg)
 
         run_batch(s->writer_conn, batch);
         atomic_fetch_add(&s->commits, 1);
-        if (clock_mono_ms() - s->last_sweep_ms >= HOLD_IDLE_MS)
+        if (atomic_load(&s->holding))
             sweep_held(s);
 
         pthread_mutex_lock(&s->w_mu);
@@ -893,6 +912,7 @@ enum err store_open(const char *location, struct store **out, char *why, size_t 
         return ERR_UNAVAILABLE;
     }
     s->serial = atomic_fetch_add(&next_serial, 1);
+    atomic_init(&s->reuse_ms, 2);
     pthread_mutex_init(&s->pool_mu, NULL);
     pthread_cond_init(&s->pool_cv, NULL);
     pthread_mutex_init(&s->w_mu, NULL);
@@ -1175,7 +1195,7 @@ static struct conn *in_snapshot(struct store *s)
 enum err store_auth_epoch(struct store *s, int64_t *out)
 {
     struct conn *snap = in_snapshot(s);
-    if (snap && snap->epochs_known) {
+    if (snap && snap->epochs_known && !sqlite3_get_autocommit(snap->db)) {
         *out = snap->auth_epoch;
         return ERR_OK;
     }
@@ -1203,12 +1223,21 @@ void store_keep_definitions(struct store *s, size_t budget)
     s->links = budget ? link_cache_new(budget) : NULL;
 }
 
+void store_definitions_counts(struct store *s, uint64_t *found, uint64_t *missed)
+{
+    struct link_cache_stats st = {0};
+    if (s->links)
+        link_cache_stats(s->links, &st);
+    *found = st.hits;
+    *missed = st.misses;
+}
+
 /* The definitions epoch as of the reads that follow on c: the one read in this snapshot,
  * else read now (before the definition itself, so that what is read is at least as new
  * as the epoch it is kept under). */
 static bool definitions_epoch(struct store *s, struct conn *c, int64_t *out)
 {
-    if (c == in_snapshot(s) && c->epochs_known) {
+    if (c == in_snapshot(s) && c->epochs_known && !sqlite3_get_autocommit(c->db)) {
         *out = c->definitions_epoch;
         return true;
     }
@@ -1381,9 +1410,11 @@ enum err store_link_group(struct store *s, const char *link_id, struct arena *a,
         sq_bind_text(st, 1, link_id);
         r = read_group_rows(st, a, out);
     }
-    sq_reader_put(s, c);
-    if (r == ERR_OK && keep)
+    /* kept only when read in a snapshot: outside one, the epoch and the group were read
+     * in two transactions, and the group may be newer than the epoch says */
+    if (r == ERR_OK && keep && c == in_snapshot(s) && !sqlite3_get_autocommit(c->db))
         link_cache_put(s->links, epoch, out);
+    sq_reader_put(s, c);
     if (r == ERR_OK) {
         r = ERR_NOT_FOUND;
         for (size_t i = 0; i < out->n_links; i++)

@@ -3504,11 +3504,16 @@ static void test_definitions_kept(void **state)
     const struct link_template *from[] = {&lt, NULL, NULL};
     struct group g = add_group_from(f, &gt, from, 3, "{\"id\":\"1\"}");
     struct group big = add_group(f, GROUP_MAX_LINKS, POLICY_ONCE);
-
-    /* read twice each: the second comes from memory, and is the same */
     struct group got;
     size_t index;
+    int64_t epoch;
+    uint64_t found, missed, found0, missed0;
+
+    /* read in snapshots, twice each: the second time from memory, and the same */
+    store_definitions_counts(f->s, &found0, &missed0);
     for (int round = 0; round < 2; round++) {
+        store_snapshot_begin(f->s);
+        assert_err(store_auth_epoch(f->s, &epoch), ERR_OK);
         for (size_t i = 0; i < big.n_links; i++) {
             assert_err(store_link_group(f->s, big.links[i].id, &f->a, &got, &index), ERR_OK);
             assert_group_eq(&big, &got);
@@ -3517,9 +3522,14 @@ static void test_definitions_kept(void **state)
         assert_err(store_link_group(f->s, g.links[0].id, &f->a, &got, &index), ERR_OK);
         assert_group_eq(&g, &got);
         assert_str_or_null(g.bindings_json, got.bindings_json);
+        store_snapshot_end(f->s);
     }
+    store_definitions_counts(f->s, &found, &missed);
+    assert_int_equal(missed - missed0, 2); /* one read per group */
+    assert_int_equal(found - found0, 2 * (big.n_links + 1) - 2);
 
-    /* the template's edit, by the other handle, rewrites the link */
+    /* the template's edit, by the other handle, rewrites the link; read outside a
+     * snapshot, every read sees it at once */
     lt.action_url = "https://api2.example.com/v2/{!Bindings.id}";
     lt.modified_ms += 1000;
     struct header h[] = {{"X-Edited", "yes"}};
@@ -3532,22 +3542,25 @@ static void test_definitions_kept(void **state)
     assert_int_equal(got.links[index].n_headers, 1);
     assert_string_equal(got.links[index].headers[0].value, "yes");
 
-    /* a deletion by the other handle: seen by a snapshot begun a little later (a
-     * snapshot may reuse a read transaction a few milliseconds old: see store.h) */
+    /* Snapshots that may reuse a transaction for a minute: another handle's deletion is
+     * not seen by a reused one (that is the reuse), a fresh one sees it; and a write
+     * through this handle ends the reuse at once. */
+    store_snapshot_reuse_ms(f->s, 60000);
     store_snapshot_begin(f->s);
-    int64_t epoch;
     assert_err(store_auth_epoch(f->s, &epoch), ERR_OK);
     assert_err(store_link_group(f->s, big.links[1].id, &f->a, &got, &index), ERR_OK);
     store_snapshot_end(f->s);
     assert_err(store_group_delete(other, big.id), ERR_OK);
-    usleep(20 * 1000);
     store_snapshot_begin(f->s);
+    assert_err(store_auth_epoch(f->s, &epoch), ERR_OK);
+    assert_err(store_link_group(f->s, big.links[1].id, &f->a, &got, &index), ERR_OK);
+    store_snapshot_end(f->s);
+    store_snapshot_begin_fresh(f->s);
     assert_err(store_auth_epoch(f->s, &epoch), ERR_OK);
     for (size_t i = 0; i < big.n_links; i++)
         assert_err(store_link_group(f->s, big.links[i].id, &f->a, &got, &index), ERR_NOT_FOUND);
     store_snapshot_end(f->s);
 
-    /* a deletion through this handle is seen by the very next snapshot */
     store_snapshot_begin(f->s);
     assert_err(store_auth_epoch(f->s, &epoch), ERR_OK);
     assert_err(store_link_group(f->s, g.links[1].id, &f->a, &got, &index), ERR_OK);
@@ -3559,8 +3572,8 @@ static void test_definitions_kept(void **state)
         assert_err(store_link_group(f->s, g.links[i].id, &f->a, &got, &index), ERR_NOT_FOUND);
     store_snapshot_end(f->s);
 
-    /* and so is a token revoked through it, though the snapshots before it read the
-     * auth epoch from a transaction they shared */
+    /* so is a token revoked through it, though the snapshots before read the auth epoch
+     * from one transaction */
     struct user u = add_user(f, NULL);
     struct app app = add_app(f);
     struct token_rec t = add_token(f, u.id, app.id, clock_now_ms() + HOUR_MS, NULL);
@@ -3573,6 +3586,20 @@ static void test_definitions_kept(void **state)
     assert_err(store_auth_epoch(f->s, &after), ERR_OK);
     store_snapshot_end(f->s);
     assert_true(after != before);
+
+    /* with the default (2 ms), the other handle's writes are seen once 2 ms are past */
+    store_snapshot_reuse_ms(f->s, 2);
+    struct group late = add_group(f, 2, POLICY_ONCE);
+    store_snapshot_begin(f->s);
+    assert_err(store_auth_epoch(f->s, &epoch), ERR_OK);
+    assert_err(store_link_group(f->s, late.links[0].id, &f->a, &got, &index), ERR_OK);
+    store_snapshot_end(f->s);
+    assert_err(store_group_delete(other, late.id), ERR_OK);
+    usleep(5 * 1000);
+    store_snapshot_begin(f->s);
+    assert_err(store_auth_epoch(f->s, &epoch), ERR_OK);
+    assert_err(store_link_group(f->s, late.links[0].id, &f->a, &got, &index), ERR_NOT_FOUND);
+    store_snapshot_end(f->s);
     store_close(other);
 }
 

@@ -71,7 +71,7 @@ int cli_serve(int argc, char **argv)
         {"workers", false, "64"},            {"max-body", false, "1048576"},
         {"callout-max", false, "256"},       {"callout-per-host", false, "32"},
         {"callout-connect-timeout", false, "5"},
-        {"token-ttl", false, "7200"},        {"link-cache", false, "48"},
+        {"token-ttl", false, "7200"},        {"link-cache", false, "64"},
     };
     size_t n = sizeof(o) / sizeof(o[0]), n_pos;
     char why[512], host[256];

@@ -31,6 +31,7 @@ struct conn {
     atomic_bool txn_open;
     int64_t txn_began_ms;     /* monotonic: when the transaction began */
     uint64_t txn_commits;     /* the store's commit count then */
+    bool for_write;           /* begun by store_snapshot_begin_fresh */
     bool epochs_known;        /* read in this transaction: */
     int64_t auth_epoch, definitions_epoch;
 };

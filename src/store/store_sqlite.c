@@ -443,11 +443,13 @@ static void snapshot_begin(struct store *s, bool fresh)
             c->txn_commits == commits &&
             !sqlite3_get_autocommit(c->db)) {
             slot->snapshot_depth = 1;
+            c->for_write = false;
             return; /* hold_mu stays held until store_snapshot_end */
         }
         txn_end(c);
     }
     c->epochs_known = false;
+    c->for_write = fresh;
     c->txn_began_ms = now;
     c->txn_commits = commits; /* read before BEGIN: a commit after it is seen next time */
     if (!step_static(c, "BEGIN")) {
@@ -1411,8 +1413,11 @@ enum err store_link_group(struct store *s, const char *link_id, struct arena *a,
         r = read_group_rows(st, a, out);
     }
     /* kept only when read in a snapshot: outside one, the epoch and the group were read
-     * in two transactions, and the group may be newer than the epoch says */
-    if (r == ERR_OK && keep && c == in_snapshot(s) && !sqlite3_get_autocommit(c->db))
+     * in two transactions, and the group may be newer than the epoch says. Nor when read
+     * for a write (a fresh snapshot): a link is seen before it is clicked, and a write's
+     * one-off reads (an API client's PATCHes) would push the links being seen out. */
+    if (r == ERR_OK && keep && c == in_snapshot(s) && !c->for_write &&
+        !sqlite3_get_autocommit(c->db))
         link_cache_put(s->links, epoch, out);
     sq_reader_put(s, c);
     if (r == ERR_OK) {

@@ -191,6 +191,7 @@ struct store {
     atomic_bool holding; /* a reader may have a transaction open between snapshots */
     atomic_int reuse_ms; /* how old a kept transaction a snapshot may reuse */
     int64_t last_sweep_ms; /* the writer's: when it last ended idle transactions */
+    uint64_t writes;       /* the writer's: operations committed (with commits: the log) */
 };
 
 /* ---- connections ---- */
@@ -726,6 +727,8 @@ static void *writer_main(void *arg)
 
         run_batch(s->writer_conn, batch);
         atomic_fetch_add(&s->commits, 1);
+        for (struct wop *w = batch; w; w = w->next)
+            s->writes++;
         if (atomic_load(&s->holding))
             sweep_held(s);
 
@@ -954,6 +957,8 @@ void store_close(struct store *s)
     pthread_cond_destroy(&s->pool_cv);
     pthread_mutex_destroy(&s->w_mu);
     pthread_cond_destroy(&s->w_work);
+    log_info("writer: %llu commits of %llu writes", (unsigned long long)atomic_load(&s->commits),
+             (unsigned long long)s->writes);
     if (s->links) {
         struct link_cache_stats ls;
         link_cache_stats(s->links, &ls);

@@ -28,7 +28,7 @@ struct subscriber {
     const char *api_root;
     const char *base_url;
     struct http_stream *stream;
-    int64_t replay_after; /* Last-Event-ID, or -1 */
+    int64_t replay_after; /* Last-Event-ID, else the log's end when it came; or -1 */
     bool gone;            /* guarded by the hub's mu */
     struct events *hub;
     struct subscriber *next;
@@ -472,7 +472,11 @@ void h_events(struct api_req *r)
     s->who.app.client_id = arena_strdup(a, r->who.app.client_id);
     s->api_root = arena_strdup(a, r->pc.api_root);
     s->base_url = arena_strdup(a, public_base_url(r));
-    s->replay_after = -1;
+    /* Without Last-Event-ID, the stream gets the events after the end of the log as it is
+     * now: the hub may read (or, with nobody listening, skip) events committed from now
+     * on before it takes this stream in, and join() replays those to it. */
+    int64_t end_now;
+    s->replay_after = store_events_last(r->api->store, &end_now) == ERR_OK ? end_now : -1;
     const char *last = http_header(r->http, "Last-Event-ID");
     if (last) {
         char *end;

@@ -140,6 +140,26 @@ class Events(harness.ServerTest):
             self.assertEqual(evs, [])
         print("%d streams, every event delivered in %.2f s" % (STREAMS, elapsed))
 
+    def test_a_change_right_after_opening_is_delivered(self):
+        """The hub takes a new stream in on its own thread; a change committed between the
+        stream's opening and that moment still reaches it (the stream starts from the end
+        of the log as it was when it opened, not when the hub got to it)."""
+        u = self.users[3]
+        links = [u.create_group(group_def([link_def("Ui", label="View")],
+                                          policy="OncePerUser")).json()["actionLinks"][0]["id"]
+                 for _ in range(10)]
+
+        async def once(link):
+            r, w = await open_stream(self.server.port, u.token)
+            await asyncio.get_running_loop().run_in_executor(
+                None, lambda: u.set_status(link, "PendingStatus"))
+            got = await read_events(r, lambda e: len(e) >= 1, 20)
+            w.close()
+            return [e["data"]["id"] for e in got]
+
+        for link in links:
+            self.assertEqual(asyncio.run(once(link)), [link])
+
     def test_resume_with_last_event_id(self):
         u = self.users[2]
         links = [u.create_group(group_def([link_def("Ui", label="View")],

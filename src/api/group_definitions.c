@@ -43,16 +43,63 @@ static bool users_exist(struct api_req *r, const struct group *g)
     return true;
 }
 
+/* The texts of g, borrowed from a JSON document, copied into a. */
+static void own_texts(struct arena *a, struct group *g)
+{
+    g->bindings_json = arena_strdup(a, g->bindings_json);
+    for (size_t i = 0; i < g->n_links; i++) {
+        struct link *k = &g->links[i];
+        k->action_url = arena_strdup(a, k->action_url);
+        k->label_key = arena_strdup(a, k->label_key);
+        k->label = arena_strdup(a, k->label);
+        k->request_body = arena_strdup(a, k->request_body);
+        for (size_t j = 0; j < k->n_headers; j++) {
+            k->headers[j].name = arena_strdup(a, k->headers[j].name);
+            k->headers[j].value = arena_strdup(a, k->headers[j].value);
+        }
+    }
+}
+
+/* A create under way: the group being written, then the write's result. */
+struct create {
+    struct group g;
+    enum err result;
+};
+
+/* The writer's callback: the group is durable (or not). */
+static void create_done(void *ctx, enum err result)
+{
+    struct api_req *r = ctx;
+    ((struct create *)r->state)->result = result;
+    http_resume(r->http);
+}
+
+static void created(struct api_req *r)
+{
+    struct create *c = r->state;
+    if (c->result)
+        reply_store_error(r, c->result, "");
+    else
+        reply_json(r, 201, present_definition(&r->pc, &c->g));
+}
+
+/* Runs on the I/O thread: validates, then hands the write to the store and lets the
+ * connection wait, suspended, until it is durable (no worker thread, as for a PATCH). A
+ * definition from a template does more (reads and writes of templates): a worker's. */
 void h_definition_create(struct api_req *r)
 {
     json_t *body = NULL;
     if (read_json_body(r, false, &body))
         return;
+    struct create *c = arena_alloc(r->a, sizeof(*c));
     struct group g;
     memset(&g, 0, sizeof(g));
     const json_t *tid = json_object_get(body, "templateId");
     if (tid && !json_is_null(tid)) {
-        definition_from_template(r, body);
+        if (!r->http->on_worker)
+            http_later(r->http, HTTP_ON_WORKER);
+        else
+            definition_from_template(r, body);
         json_decref(body);
         return;
     }
@@ -78,12 +125,16 @@ void h_definition_create(struct api_req *r)
         memcpy(g.links[i].group_id, g.id, sizeof(g.id));
         g.links[i].created_ms = g.links[i].modified_ms = o.now_ms;
     }
-    e = store_group_create(r->api->store, &g);
+    own_texts(r->a, &g);
+    json_decref(body);
+    c->g = g;
+    r->state = c;
+    r->then = created;
+    r->http->state = r;
+    http_later(r->http, HTTP_ON_RESUME);
+    e = store_group_create_async(r->api->store, &c->g, create_done, r);
     if (e)
-        reply_store_error(r, e, "");
-    else
-        reply_json(r, 201, present_definition(&r->pc, &g));
-    json_decref(body); /* g borrowed strings from it */
+        create_done(r, e); /* not queued: finish with the error */
 }
 
 bool api_may_read_definition(const struct api_req *r, const struct group *g)

@@ -21,7 +21,8 @@ struct route {
  * Every other one may wait for a commit, so it runs on a worker. */
 static bool runs_on_io_thread(const struct route *route)
 {
-    return strcmp(route->method, "GET") == 0 || route->fn == h_link_patch;
+    return strcmp(route->method, "GET") == 0 || route->fn == h_link_patch ||
+           route->fn == h_definition_create;
 }
 
 static const struct route routes[] = {

@@ -132,6 +132,9 @@ enum err store_execution_create_async(struct store *s, const struct execution *e
 enum err store_execution_update_async(struct store *s, const char *execution_id,
                                       enum status from, enum status to, int64_t now_ms,
                                       const char *diagnostic, store_done_cb done, void *ctx);
+/* store_group_create the same way (g must stay valid until done). */
+enum err store_group_create_async(struct store *s, const struct group *g, store_done_cb done,
+                                  void *ctx);
 /* ---- templates (SPEC 8) ---- */
 
 /* ERR_EXISTS when the DeveloperName is taken. */

@@ -1281,6 +1281,16 @@ enum err store_token_revoke(struct store *s, const char *hash)
 
 /* ---- groups ---- */
 
+static enum err w_group_create(struct conn *c, const void *arg);
+
+/* w_group_create for an unwaited write, whose argument holds a pointer to the group. */
+static enum err w_group_create_of(struct conn *c, const void *arg)
+{
+    const struct group *g;
+    memcpy(&g, arg, sizeof(g));
+    return w_group_create(c, g);
+}
+
 static enum err w_group_create(struct conn *c, const void *arg)
 {
     const struct group *g = arg;
@@ -1331,6 +1341,17 @@ static enum err w_group_create(struct conn *c, const void *arg)
 enum err store_group_create(struct store *s, const struct group *g)
 {
     return sq_submit(s, w_group_create, g);
+}
+
+enum err store_group_create_async(struct store *s, const struct group *g, store_done_cb done,
+                                  void *ctx)
+{
+    void *arg;
+    struct wop *w = new_unwaited(w_group_create_of, sizeof(g), done, ctx, &arg);
+    if (!w)
+        return ERR_UNAVAILABLE;
+    memcpy(arg, &g, sizeof(g));
+    return submit_unwaited(s, w);
 }
 
 /* Reads the rows of ST_GROUP_FULL / ST_LINK_GROUP_FULL: the group's columns on every row,

@@ -7,12 +7,13 @@
  * moving the pointers by the distance between the two copies; this is done under the
  * lock of the entry's shard, which keeps the entry, and so the blob, alive meanwhile.
  *
- * Entries are spread over shards by a hash of the link id, each shard with its own lock,
- * hash table and list from oldest to newest. A shard over its share of the budget drops
- * its oldest entries, and with each the entries of the same group's other links (in
- * other shards, one lock at a time), so that a group's memory goes when it is counted
- * out. Nothing is freed while a shard lock is held. */
+ * The entries, one per link id, are in a cache_table (cache_table.h). A shard over its
+ * share of the budget drops its oldest entries, and here with each the entries of the
+ * same group's other links (in other shards, one lock at a time), so that a group's
+ * memory goes when it is counted out. Nothing is freed while a shard lock is held. */
 #include "store/link_cache.h"
+
+#include "store/cache_table.h"
 
 #include <pthread.h>
 #include <stdalign.h>
@@ -28,8 +29,6 @@ _Static_assert(sizeof(struct link) == 168 && sizeof(struct group) == 784 &&
                "struct link, group or header changed: check link_cache_get's pointer moves");
 #endif
 
-enum { SHARDS = 16, MALLOC_OVERHEAD = 32 };
-
 struct blob {
     atomic_int refs;
     size_t size;    /* of the whole allocation */
@@ -40,42 +39,15 @@ struct blob {
 };
 
 struct entry {
-    struct entry *next;         /* in its bucket */
-    struct entry *older, *newer; /* in its shard's list */
+    struct ct_entry h; /* first: the table's part; its key is the link id */
     struct blob *blob;
     int64_t epoch;
-    size_t cost; /* what it counts against the budget */
     unsigned char index;
-    char key[ID_LEN + 1];
-};
-
-struct shard {
-    pthread_mutex_t mu;
-    struct entry **buckets;
-    size_t mask;
-    struct entry *oldest, *newest;
-    size_t entries, bytes;
-    uint64_t hits, misses;
 };
 
 struct link_cache {
-    size_t budget_per_shard;
-    atomic_int_fast64_t epoch; /* the newest seen; entries of older ones are dead */
-    struct shard shard[SHARDS];
+    struct cache_table t;
 };
-
-static uint64_t hash_of(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
-static struct shard *shard_of(struct link_cache *c, uint64_t h)
-{
-    return &c->shard[h % SHARDS];
-}
 
 static void blob_release(struct blob *b)
 {
@@ -83,104 +55,28 @@ static void blob_release(struct blob *b)
         free(b);
 }
 
-/* Frees a list of entries linked by `newer`, with their references. */
-static void free_entries(struct entry *e)
+static void drop(struct ct_entry *e)
 {
-    for (struct entry *next; e; e = next) {
-        next = e->newer;
-        blob_release(e->blob);
-        free(e);
-    }
+    blob_release(((struct entry *)e)->blob);
+    free(e);
 }
 
 struct link_cache *link_cache_new(size_t budget)
 {
-    struct link_cache *c = calloc(1, sizeof(*c));
-    if (!c)
-        return NULL;
-    c->budget_per_shard = budget / SHARDS;
-    size_t buckets = 64;
-    while (buckets < c->budget_per_shard / 256)
-        buckets *= 2;
-    for (int i = 0; i < SHARDS; i++) {
-        struct shard *sh = &c->shard[i];
-        pthread_mutex_init(&sh->mu, NULL);
-        sh->mask = buckets - 1;
-        if (!(sh->buckets = calloc(buckets, sizeof(*sh->buckets)))) {
-            link_cache_free(c);
-            return NULL;
-        }
+    struct link_cache *c = malloc(sizeof(*c));
+    if (c && !ct_init(&c->t, budget, 256, drop)) {
+        link_cache_free(c);
+        c = NULL;
     }
-    atomic_init(&c->epoch, INT64_MIN);
     return c;
-}
-
-/* Empties sh (its lock held) and gives back its entries, to be freed once unlocked. */
-static struct entry *shard_detach(struct shard *sh)
-{
-    struct entry *all = sh->oldest;
-    sh->oldest = sh->newest = NULL;
-    sh->entries = sh->bytes = 0;
-    if (sh->buckets)
-        memset(sh->buckets, 0, (sh->mask + 1) * sizeof(*sh->buckets));
-    return all;
 }
 
 void link_cache_free(struct link_cache *c)
 {
     if (!c)
         return;
-    for (int i = 0; i < SHARDS; i++) {
-        free_entries(shard_detach(&c->shard[i]));
-        free(c->shard[i].buckets);
-        pthread_mutex_destroy(&c->shard[i].mu);
-    }
+    ct_destroy(&c->t);
     free(c);
-}
-
-/* Records that `epoch` was seen: if it is the newest yet, everything kept is dead, and
- * dropped. false if it is older than one already seen (such a reader neither uses nor
- * adds entries: they could be newer than its view, or it could add old ones). */
-static bool see_epoch(struct link_cache *c, int64_t epoch)
-{
-    int_fast64_t seen = atomic_load(&c->epoch);
-    while (seen < epoch) {
-        if (atomic_compare_exchange_weak(&c->epoch, &seen, epoch)) {
-            for (int i = 0; i < SHARDS; i++) {
-                pthread_mutex_lock(&c->shard[i].mu);
-                struct entry *all = shard_detach(&c->shard[i]);
-                pthread_mutex_unlock(&c->shard[i].mu);
-                free_entries(all);
-            }
-            return true;
-        }
-    }
-    return seen == epoch;
-}
-
-static struct entry **slot_of(struct shard *sh, uint64_t h, const char *key)
-{
-    struct entry **p = &sh->buckets[(h / SHARDS) & sh->mask];
-    while (*p && strcmp((*p)->key, key) != 0)
-        p = &(*p)->next;
-    return p;
-}
-
-/* Takes e out of sh's table and list (its lock held); the caller frees it. */
-static void unlink_entry(struct shard *sh, struct entry *e)
-{
-    struct entry **p = slot_of(sh, hash_of(e->key), e->key);
-    *p = e->next;
-    if (e->older)
-        e->older->newer = e->newer;
-    else
-        sh->oldest = e->newer;
-    if (e->newer)
-        e->newer->older = e->older;
-    else
-        sh->newest = e->older;
-    sh->entries--;
-    sh->bytes -= e->cost;
 }
 
 /* The pointer p of the blob's copy at `from`, moved to the copy at `to`. */
@@ -192,12 +88,12 @@ static const void *moved(const void *p, const unsigned char *from, char *to)
 bool link_cache_get(struct link_cache *c, int64_t epoch, const char *link_id, struct arena *a,
                     struct group *out, size_t *index)
 {
-    if (!see_epoch(c, epoch))
+    if (!ct_see_epoch(&c->t, epoch))
         return false;
-    uint64_t h = hash_of(link_id);
-    struct shard *sh = shard_of(c, h);
+    uint64_t h = ct_hash(link_id);
+    struct ct_shard *sh = ct_shard_of(&c->t, h);
     pthread_mutex_lock(&sh->mu);
-    struct entry *e = *slot_of(sh, h, link_id);
+    struct entry *e = (struct entry *)*ct_slot(sh, h, link_id);
     if (!e || e->epoch != epoch) {
         sh->misses++;
         pthread_mutex_unlock(&sh->mu);
@@ -231,35 +127,20 @@ bool link_cache_get(struct link_cache *c, int64_t epoch, const char *link_id, st
     return true;
 }
 
-static size_t str_size(const char *s)
-{
-    return s ? strlen(s) + 1 : 0;
-}
 
-/* Copies s to *w and advances it; NULL stays NULL. */
-static const char *put_str(char **w, const char *s)
-{
-    if (!s)
-        return NULL;
-    size_t n = strlen(s) + 1;
-    memcpy(*w, s, n);
-    const char *at = *w;
-    *w += n;
-    return at;
-}
 
 /* g as one allocation, or NULL when out of memory. */
 static struct blob *blob_of(const struct group *g)
 {
     size_t head = offsetof(struct group, links) + g->n_links * sizeof(struct link);
     size_t rest = (head + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
-    size_t size = offsetof(struct blob, data) + rest + str_size(g->bindings_json);
+    size_t size = offsetof(struct blob, data) + rest + ct_text_size(g->bindings_json);
     for (size_t i = 0; i < g->n_links; i++) {
         const struct link *k = &g->links[i];
-        size += k->n_headers * sizeof(struct header) + str_size(k->action_url) +
-                str_size(k->label_key) + str_size(k->label) + str_size(k->request_body);
+        size += k->n_headers * sizeof(struct header) + ct_text_size(k->action_url) +
+                ct_text_size(k->label_key) + ct_text_size(k->label) + ct_text_size(k->request_body);
         for (size_t j = 0; j < k->n_headers; j++)
-            size += str_size(k->headers[j].name) + str_size(k->headers[j].value);
+            size += ct_text_size(k->headers[j].name) + ct_text_size(k->headers[j].value);
     }
     struct blob *b = malloc(size);
     if (!b)
@@ -280,17 +161,17 @@ static struct blob *blob_of(const struct group *g)
             w += k->n_headers * sizeof(struct header);
         }
     }
-    copy.bindings_json = put_str(&w, g->bindings_json);
+    copy.bindings_json = ct_put_text(&w, g->bindings_json);
     for (size_t i = 0; i < g->n_links; i++) {
         struct link *k = &copy.links[i];
         const struct link *from = &g->links[i];
-        k->action_url = put_str(&w, from->action_url);
-        k->label_key = put_str(&w, from->label_key);
-        k->label = put_str(&w, from->label);
-        k->request_body = put_str(&w, from->request_body);
+        k->action_url = ct_put_text(&w, from->action_url);
+        k->label_key = ct_put_text(&w, from->label_key);
+        k->label = ct_put_text(&w, from->label);
+        k->request_body = ct_put_text(&w, from->request_body);
         for (size_t j = 0; j < k->n_headers; j++) {
-            k->headers[j].name = put_str(&w, from->headers[j].name);
-            k->headers[j].value = put_str(&w, from->headers[j].value);
+            k->headers[j].name = ct_put_text(&w, from->headers[j].name);
+            k->headers[j].value = ct_put_text(&w, from->headers[j].value);
         }
     }
     memcpy(b->data, &copy, head);
@@ -303,59 +184,59 @@ static void drop_group(struct link_cache *c, struct entry *victim)
     struct blob *b = victim->blob;
     for (size_t i = 0; i < b->n_links; i++) {
         const char *key = b->keys[i];
-        if (strcmp(key, victim->key) == 0)
+        if (strcmp(key, victim->h.key) == 0)
             continue;
-        uint64_t h = hash_of(key);
-        struct shard *sh = shard_of(c, h);
+        uint64_t h = ct_hash(key);
+        struct ct_shard *sh = ct_shard_of(&c->t, h);
         pthread_mutex_lock(&sh->mu);
-        struct entry *e = *slot_of(sh, h, key);
+        struct ct_entry **slot = ct_slot(sh, h, key);
+        struct entry *e = (struct entry *)*slot;
         if (e && e->blob == b)
-            unlink_entry(sh, e);
+            ct_unlink(sh, slot, &e->h);
         else
             e = NULL;
         pthread_mutex_unlock(&sh->mu);
-        if (e) {
-            blob_release(e->blob);
-            free(e);
-        }
+        if (e)
+            drop(&e->h);
     }
-    blob_release(b);
-    free(victim);
+    drop(&victim->h);
 }
 
 void link_cache_put(struct link_cache *c, int64_t epoch, const struct group *g)
 {
-    if (!g->n_links || g->n_links > GROUP_MAX_LINKS || !see_epoch(c, epoch))
+    if (!g->n_links || g->n_links > GROUP_MAX_LINKS || !ct_see_epoch(&c->t, epoch))
         return;
     struct blob *b = blob_of(g);
     if (!b)
         return;
-    size_t cost = sizeof(struct entry) + MALLOC_OVERHEAD + (b->size + MALLOC_OVERHEAD) / g->n_links;
-    if (cost > c->budget_per_shard) {
+    size_t cost = sizeof(struct entry) + CT_MALLOC_OVERHEAD +
+                  (b->size + CT_MALLOC_OVERHEAD) / g->n_links;
+    if (cost > c->t.budget_per_shard) {
         free(b);
         return;
     }
     atomic_store(&b->refs, 1); /* ours, until every link is in */
-    struct entry *victims = NULL; /* dropped for room, linked by `newer` */
+    struct ct_entry *victims = NULL; /* dropped for room, linked by `newer` */
     for (size_t i = 0; i < g->n_links; i++) {
         const char *key = b->keys[i];
-        uint64_t h = hash_of(key);
-        struct shard *sh = shard_of(c, h);
+        uint64_t h = ct_hash(key);
+        struct ct_shard *sh = ct_shard_of(&c->t, h);
         pthread_mutex_lock(&sh->mu);
         /* a newer epoch seen meanwhile: its readers must not find this */
-        if (atomic_load(&c->epoch) != epoch) {
+        if (atomic_load(&c->t.epoch) != epoch) {
             pthread_mutex_unlock(&sh->mu);
             break;
         }
-        struct entry **p = slot_of(sh, h, key), *e = *p;
+        struct ct_entry **slot = ct_slot(sh, h, key);
+        struct entry *e = (struct entry *)*slot;
         if (e) { /* read twice at once, or left from an older epoch */
             struct blob *old = e->blob;
             atomic_fetch_add(&b->refs, 1);
             e->blob = b;
             e->epoch = epoch;
             e->index = (unsigned char)i;
-            sh->bytes += cost - e->cost;
-            e->cost = cost;
+            sh->bytes += cost - e->h.cost;
+            e->h.cost = cost;
             pthread_mutex_unlock(&sh->mu);
             blob_release(old);
             continue;
@@ -365,43 +246,29 @@ void link_cache_put(struct link_cache *c, int64_t epoch, const struct group *g)
             break;
         }
         atomic_fetch_add(&b->refs, 1);
-        *e = (struct entry){
-            .blob = b, .epoch = epoch, .cost = cost, .index = (unsigned char)i,
-            .older = sh->newest};
-        memcpy(e->key, key, sizeof(e->key));
-        *p = e;
-        if (sh->newest)
-            sh->newest->newer = e;
-        else
-            sh->oldest = e;
-        sh->newest = e;
-        sh->entries++;
-        sh->bytes += cost;
-        while (sh->bytes > c->budget_per_shard && sh->oldest != e) {
-            struct entry *v = sh->oldest;
-            unlink_entry(sh, v);
-            v->newer = victims;
-            victims = v;
-        }
+        memset(e, 0, sizeof(*e));
+        e->blob = b;
+        e->epoch = epoch;
+        e->index = (unsigned char)i;
+        e->h.cost = cost;
+        memcpy(e->h.key, key, ID_LEN + 1);
+        struct ct_entry *out = ct_add(&c->t, sh, slot, &e->h);
         pthread_mutex_unlock(&sh->mu);
+        while (out) { /* onto the victims */
+            struct ct_entry *next = out->newer;
+            out->newer = victims;
+            victims = out;
+            out = next;
+        }
     }
     blob_release(b);
-    for (struct entry *v = victims, *next; v; v = next) {
+    for (struct ct_entry *v = victims, *next; v; v = next) {
         next = v->newer;
-        drop_group(c, v);
+        drop_group(c, (struct entry *)v);
     }
 }
 
 void link_cache_stats(struct link_cache *c, struct link_cache_stats *out)
 {
-    memset(out, 0, sizeof(*out));
-    for (int i = 0; i < SHARDS; i++) {
-        struct shard *sh = &c->shard[i];
-        pthread_mutex_lock(&sh->mu);
-        out->entries += sh->entries;
-        out->bytes += sh->bytes;
-        out->hits += sh->hits;
-        out->misses += sh->misses;
-        pthread_mutex_unlock(&sh->mu);
-    }
+    ct_counts(&c->t, &out->entries, &out->bytes, &out->hits, &out->misses);
 }

@@ -33,7 +33,7 @@ struct conn {
     uint64_t txn_commits;     /* the store's commit count then */
     bool for_write;           /* begun by store_snapshot_begin_fresh */
     bool epochs_known;        /* read in this transaction: */
-    int64_t auth_epoch, definitions_epoch;
+    int64_t auth_epoch, definitions_epoch, executions_epoch;
 };
 
 /* A prepared statement for static SQL text, prepared once per connection. Reset it with

@@ -32,6 +32,10 @@ void store_close(struct store *s);
 void store_keep_definitions(struct store *s, size_t budget);
 /* How many reads of a link the kept definitions answered, and how many they did not. */
 void store_definitions_counts(struct store *s, uint64_t *found, uint64_t *missed);
+/* The same for the kept executions of scopes (a budget of an eighth of the one above, on
+ * top of it: a scope's execution, or that it has none, checked against an executions
+ * epoch). */
+void store_executions_counts(struct store *s, uint64_t *found, uint64_t *missed);
 /* The org's id (made when the database was created). */
 const char *store_org_id(const struct store *s);
 enum { STORE_KEY_HEX = 64 };

@@ -8,6 +8,7 @@
  * returns when the commit that holds its operation is on disk. */
 #include "store/store.h"
 
+#include "store/exec_cache.h"
 #include "store/link_cache.h"
 #include "store/sqlite_internal.h"
 
@@ -29,8 +30,9 @@ extern const unsigned char sql_001_init[];
 extern const unsigned char sql_002_auth_epoch[];
 extern const unsigned char sql_003_callouts_by_host[];
 extern const unsigned char sql_004_definitions_epoch[];
+extern const unsigned char sql_005_executions_epoch[];
 
-enum { SCHEMA_VERSION = 4 };
+enum { SCHEMA_VERSION = 5 };
 
 #define STMT_TABLE(X)                                                                              \
     X(ST_USER_INSERT, "INSERT INTO users (id, username, name, manager_id, view_all_data, "         \
@@ -185,6 +187,7 @@ struct store {
      * stopped after ("" when it saw them all), where the next claim starts */
     char claim_cursor[CALLOUT_HOST_MAX + 1];
     struct link_cache *links; /* NULL unless store_keep_definitions */
+    struct exec_cache *execs; /* the same */
     /* commits by the writer so far: a read transaction kept from before the last one is
      * not reused (this process's writes are seen by its next reads) */
     atomic_uint_fast64_t commits;
@@ -874,7 +877,8 @@ static enum err migrate(struct conn *c, struct store *s, char *why, size_t why_l
     }
     /* each later version: its script, then the new number, in the same transaction */
     static const unsigned char *const upgrades[] = {sql_002_auth_epoch, sql_003_callouts_by_host,
-                                                    sql_004_definitions_epoch};
+                                                    sql_004_definitions_epoch,
+                                                    sql_005_executions_epoch};
     for (; version < SCHEMA_VERSION; version++) {
         char set[64];
         snprintf(set, sizeof(set), "PRAGMA user_version=%d", version + 1);
@@ -964,8 +968,13 @@ void store_close(struct store *s)
         link_cache_stats(s->links, &ls);
         log_info("definitions kept: %zu links, %zu KiB; %llu found, %llu read", ls.entries,
                  ls.bytes >> 10, (unsigned long long)ls.hits, (unsigned long long)ls.misses);
+        uint64_t found, missed;
+        exec_cache_counts(s->execs, &found, &missed);
+        log_info("executions kept: %llu found, %llu read", (unsigned long long)found,
+                 (unsigned long long)missed);
     }
     link_cache_free(s->links);
+    exec_cache_free(s->execs);
     free(s->path);
     free(s);
 }
@@ -1209,13 +1218,14 @@ enum err store_auth_epoch(struct store *s, int64_t *out)
     struct conn *c = sq_reader_get(s);
     if (!c)
         return ERR_UNAVAILABLE;
-    int64_t v[2];
+    int64_t v[3];
     enum err r = ERR_UNAVAILABLE;
-    if (row_int64s(c, "SELECT auth, definitions FROM epochs WHERE id = 1", v, 2)) {
+    if (row_int64s(c, "SELECT auth, definitions, executions FROM epochs WHERE id = 1", v, 3)) {
         *out = v[0];
         if (c == snap) {
             c->auth_epoch = v[0];
             c->definitions_epoch = v[1];
+            c->executions_epoch = v[2];
             c->epochs_known = true;
         }
         r = ERR_OK;
@@ -1227,7 +1237,9 @@ enum err store_auth_epoch(struct store *s, int64_t *out)
 void store_keep_definitions(struct store *s, size_t budget)
 {
     link_cache_free(s->links);
+    exec_cache_free(s->execs);
     s->links = budget ? link_cache_new(budget) : NULL;
+    s->execs = budget ? exec_cache_new(budget / 8) : NULL;
 }
 
 void store_definitions_counts(struct store *s, uint64_t *found, uint64_t *missed)
@@ -1237,6 +1249,13 @@ void store_definitions_counts(struct store *s, uint64_t *found, uint64_t *missed
         link_cache_stats(s->links, &st);
     *found = st.hits;
     *missed = st.misses;
+}
+
+void store_executions_counts(struct store *s, uint64_t *found, uint64_t *missed)
+{
+    *found = *missed = 0;
+    if (s->execs)
+        exec_cache_counts(s->execs, found, missed);
 }
 
 /* The definitions epoch as of the reads that follow on c: the one read in this snapshot,
@@ -1487,6 +1506,16 @@ enum err store_execution_get(struct store *s, const char *group_id, const char *
     struct conn *c = sq_reader_get(s);
     if (!c)
         return ERR_UNAVAILABLE;
+    /* In a snapshot whose epochs are known, a kept answer read at the same epochs is what
+     * the database would say; it is kept from reads that are not for a write. */
+    struct conn *snap = in_snapshot(s);
+    bool kept = s->execs && c == snap && c->epochs_known && !sqlite3_get_autocommit(c->db);
+    struct exec_epochs ep = {kept ? c->executions_epoch : 0, kept ? c->auth_epoch : 0};
+    bool has;
+    if (kept && exec_cache_get(s->execs, ep, group_id, scope_user_id, a, out, &has)) {
+        sq_reader_put(s, c);
+        return has ? ERR_OK : ERR_NOT_FOUND;
+    }
     enum err r = ERR_UNAVAILABLE;
     sqlite3_stmt *st = stmt(c, ST_EXEC_BY_SCOPE);
     if (st) {
@@ -1513,6 +1542,8 @@ enum err store_execution_get(struct store *s, const char *group_id, const char *
         }
         sq_done_stmt(st);
     }
+    if (kept && !c->for_write && (r == ERR_OK || r == ERR_NOT_FOUND))
+        exec_cache_put(s->execs, ep, group_id, scope_user_id, r == ERR_OK ? out : NULL);
     sq_reader_put(s, c);
     return r;
 }

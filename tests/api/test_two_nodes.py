@@ -80,6 +80,10 @@ class TwoNodes(harness.ServerTest):
         for _ in range(3):
             for link in links:
                 self.assertEqual(on_b.link(link).status, 200)
+        # a click through one node shows on the other (which kept "no execution")
+        self.assertEqual(alice.set_status(links[0], "SuccessfulStatus").status, 200)
+        time.sleep(0.01)
+        self.assertEqual(on_b.link(links[0]).json()["status"], "SuccessfulStatus")
         self.assertEqual(alice.delete(API + "/connect/action-link-group-definitions/" +
                                       group).status, 204)
         time.sleep(0.01)

@@ -1,6 +1,6 @@
 """A database written by an earlier version is upgraded in place when the server opens
 it, keeping its data; a newer one is refused. Schema 1 is made here by taking the later
-migrations apart (002 and 004: the epochs table and its triggers; 003: the
+migrations apart (002, 004 and 005: the epochs table and its triggers; 003: the
 queued-callouts index back to its first shape) and setting the version back, which is exactly the state
 0.1.0 left a database in."""
 import shutil
@@ -48,8 +48,8 @@ class Upgrade(harness.unittest.TestCase):
         downgrade_to_1(s.db)
 
         s.start()
-        self.assertEqual(s.sql("PRAGMA user_version"), [(4,)])
-        self.assertEqual(s.sql("SELECT definitions FROM epochs"), [(0,)])
+        self.assertEqual(s.sql("PRAGMA user_version"), [(5,)])
+        self.assertEqual(s.sql("SELECT definitions, executions FROM epochs"), [(0, 0)])
         (index,), = s.sql("SELECT sql FROM sqlite_master WHERE name = 'callouts_queued'")
         self.assertIn("(host, created_ms)", index)
         self.assertEqual(alice.link(link).status, 200)  # the old token and data still work

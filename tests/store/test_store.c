@@ -3603,6 +3603,62 @@ static void test_definitions_kept(void **state)
     store_close(other);
 }
 
+/* Executions of scopes kept in memory: an answer (an execution, or none) is used only
+ * while no execution changed anywhere; a change by another handle or by this one is seen
+ * by the next fresh snapshot, and by a reused one when it was this handle's. */
+static void test_executions_kept(void **state)
+{
+    struct fixture *f = *state;
+    store_keep_definitions(f->s, 1 << 20);
+    struct store *other = open_again(f->location);
+    struct group g = add_group(f, 2, POLICY_ONCE);
+    struct user u = add_user(f, NULL);
+    struct execution got;
+    int64_t epoch;
+    uint64_t found0, missed0, found, missed;
+
+    store_executions_counts(f->s, &found0, &missed0);
+    for (int i = 0; i < 2; i++) { /* none; the second time from memory */
+        store_snapshot_begin(f->s);
+        assert_err(store_auth_epoch(f->s, &epoch), ERR_OK);
+        assert_err(store_execution_get(f->s, g.id, "", &f->a, &got), ERR_NOT_FOUND);
+        store_snapshot_end(f->s);
+    }
+    store_executions_counts(f->s, &found, &missed);
+    assert_int_equal(found - found0, 1);
+    assert_int_equal(missed - missed0, 1);
+
+    /* created by the other handle: seen by a fresh snapshot */
+    struct execution e = make_exec(&g, 0, "", u.id, STATUS_PENDING);
+    assert_err(store_execution_create(other, &e, NULL, NULL), ERR_OK);
+    store_snapshot_begin_fresh(f->s);
+    assert_err(store_auth_epoch(f->s, &epoch), ERR_OK);
+    assert_err(store_execution_get(f->s, g.id, "", &f->a, &got), ERR_OK);
+    assert_int_equal(got.status, STATUS_PENDING);
+    store_snapshot_end(f->s);
+    for (int i = 0; i < 2; i++) { /* kept, and the same */
+        store_snapshot_begin(f->s);
+        assert_err(store_auth_epoch(f->s, &epoch), ERR_OK);
+        assert_err(store_execution_get(f->s, g.id, "", &f->a, &got), ERR_OK);
+        assert_exec_eq(&e, &got);
+        store_snapshot_end(f->s);
+    }
+
+    /* changed through this handle: seen at once, even by a snapshot that may reuse a
+     * transaction for a minute */
+    store_snapshot_reuse_ms(f->s, 60000);
+    assert_err(store_execution_update(f->s, e.id, STATUS_PENDING, STATUS_SUCCESSFUL,
+                                      clock_now_ms(), "done"), ERR_OK);
+    store_snapshot_begin(f->s);
+    assert_err(store_auth_epoch(f->s, &epoch), ERR_OK);
+    assert_err(store_execution_get(f->s, g.id, "", &f->a, &got), ERR_OK);
+    assert_int_equal(got.status, STATUS_SUCCESSFUL);
+    assert_string_equal(got.diagnostic, "done");
+    store_snapshot_end(f->s);
+    store_snapshot_reuse_ms(f->s, 2);
+    store_close(other);
+}
+
 /* Deleting a group template deletes its link templates and every group made from it,
  * with their links, executions, callouts and places in the feed. */
 static void test_gtemplate_delete_cascades(void **state)
@@ -3977,6 +4033,7 @@ int main(int argc, char **argv)
         T(test_ltemplate_update_rerenders_links),
         T(test_gtemplate_delete_cascades),
         T(test_definitions_kept),
+        T(test_executions_kept),
         T(test_snapshot),
         T(test_snapshot_after_another_store),
     };

@@ -691,11 +691,11 @@ def run_all(b, args, only, binary, work, anchors, procs):
         s4_min, s4_max = min(s4_sizes) - 8, max(s4_sizes) + 400  # executingUser adds ~150
 
     def s4_args():
-        """S4 is S1 (GETs of 100,000 links) on the big store: the 100,000 links are spread
-        evenly over all of it (every 100th of 10M, both links of the groups alike), so
-        every one sits in a different part of every B-tree. "S4 any" (no target: an
-        extra figure) asks for any of the 10M instead."""
-        stride = max(1, args.s4_links // S1_COUNT)
+        """S4 is S1 (GETs of the 100,000 links of 50,000 groups) on the big store: the
+        groups are spread evenly over all of it (one group in every 100 of the 5M, both
+        of its links asked for, as in S1), so each sits in a different part of every
+        B-tree. "S4 any" (no target: an extra figure) asks for any of the 10M instead."""
+        stride = max(2, args.s4_links // (S1_COUNT // 2))
         return ["get", s4_tok, 0, min(S1_COUNT, args.s4_links), s4_min, s4_max, stride]
 
     group_body = os.path.join(work, "group.json")

@@ -2,9 +2,9 @@
 -- usage: wrk ... -s bench/scenario.lua URL -- MODE TOKEN ARGS...
 --   get   TOKEN FIRST COUNT MINLEN MAXLEN [STRIDE]
 --                                           GET a random link 0An<FIRST..FIRST+COUNT-1>;
---                                           with STRIDE, one of COUNT links spread over
---                                           COUNT * STRIDE: FIRST + i * STRIDE (+1 for odd
---                                           i, so both links of the groups are asked for)
+--                                           with STRIDE, one of COUNT links that are the
+--                                           two links of COUNT/2 groups STRIDE links
+--                                           apart: FIRST + (i / 2) * STRIDE + i % 2
 --   patch TOKEN FIRST COUNT STATUS          PATCH each link once, in order, to STATUS
 --   post  TOKEN BODYFILE                    POST a group definition (201 expected)
 -- Prints one line "BENCH {json}" at the end: requests, good/bad answers, latency.
@@ -47,7 +47,7 @@ function request()
   if mode == "get" then
     local i = math.random(0, count - 1)
     local n = first + i
-    if stride > 1 then n = first + i * stride + i % 2 end
+    if stride > 1 then n = first + math.floor(i / 2) * stride + i % 2 end
     return wrk.format(nil, string.format("%s/connect/action-links/0An%012d", API, n))
   elseif mode == "patch" then
     if nreq > count then

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 enum {
@@ -29,6 +30,7 @@ struct subscriber {
     const char *base_url;
     struct http_stream *stream;
     int64_t replay_after; /* Last-Event-ID, else the log's end when it came; or -1 */
+    int64_t floor;        /* the same: events up to it are never sent to this stream */
     bool gone;            /* guarded by the hub's mu */
     struct events *hub;
     struct subscriber *next;
@@ -42,6 +44,10 @@ struct events {
     struct subscriber *incoming;
     bool notified, stopping;
     int n_subs;
+
+    /* tests only (ACTIONLINKS_TEST_HUB_JOIN_DELAY_MS): how long the hub waits, when new
+     * streams came, before it reads the log and takes them in, to widen that window */
+    int join_delay_ms;
 
     /* the hub thread's own */
     struct subscriber *subs;
@@ -222,6 +228,8 @@ static void deliver(struct events *ev, const struct status_event *events, size_t
         }
         size_t n_items = 0;
         for (struct subscriber *s = to; s; s = just_one ? NULL : s->next) {
+            if (e->seq <= s->floor) /* before it came (the hub may have lagged) */
+                continue;
             char *text = render_for(ev, s, e, &g, k, cache, &scratch);
             if (text)
                 items[n_items++] = (struct push_item){s->stream, text, strlen(text)};
@@ -287,7 +295,8 @@ static void join(struct events *ev, struct subscriber *s)
     /* An id line with no data sets the client's last event id without an event: a client
      * that reconnects before its first event still resumes from here. */
     char mark[48];
-    int n = snprintf(mark, sizeof(mark), "id: %lld\n\n", (long long)ev->cursor);
+    int64_t upto = ev->cursor > s->floor ? ev->cursor : s->floor;
+    int n = snprintf(mark, sizeof(mark), "id: %lld\n\n", (long long)upto);
     http_stream_push(s->stream, mark, (size_t)n);
     s->next = ev->subs;
     ev->subs = s;
@@ -339,6 +348,8 @@ static void *hub_main(void *arg)
         ev->notified = false;
         pthread_mutex_unlock(&ev->mu);
 
+        if (incoming && ev->join_delay_ms)
+            usleep((useconds_t)ev->join_delay_ms * 1000);
         catch_up(ev);
         for (struct subscriber *s = incoming, *next; s; s = next) {
             next = s->next;
@@ -389,6 +400,8 @@ struct events *events_new(struct api *api)
     if (!ev)
         return NULL;
     ev->api = api;
+    const char *delay = getenv("ACTIONLINKS_TEST_HUB_JOIN_DELAY_MS");
+    ev->join_delay_ms = delay ? atoi(delay) : 0;
     pthread_mutex_init(&ev->mu, NULL);
     pthread_cond_init(&ev->cv, NULL);
     pthread_mutex_init(&ev->help_mu, NULL);
@@ -484,6 +497,7 @@ void h_events(struct api_req *r)
         if (end != last && !*end && v >= 0)
             s->replay_after = v;
     }
+    s->floor = s->replay_after;
     s->stream = http_stream_open(r->http, r->resp, "text/event-stream", on_close, s);
     if (!s->stream) {
         arena_cleanup(a);

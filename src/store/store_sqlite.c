@@ -969,7 +969,7 @@ void store_close(struct store *s)
         log_info("definitions kept: %zu links, %zu KiB; %llu found, %llu read", ls.entries,
                  ls.bytes >> 10, (unsigned long long)ls.hits, (unsigned long long)ls.misses);
         uint64_t found, missed;
-        exec_cache_counts(s->execs, &found, &missed);
+        store_executions_counts(s, &found, &missed);
         log_info("executions kept: %llu found, %llu read", (unsigned long long)found,
                  (unsigned long long)missed);
     }

@@ -3656,6 +3656,34 @@ static void test_executions_kept(void **state)
     assert_string_equal(got.diagnostic, "done");
     store_snapshot_end(f->s);
     store_snapshot_reuse_ms(f->s, 2);
+
+    /* kept again; then the executing user changes (the auth epoch moves): not used */
+    for (int i = 0; i < 2; i++) {
+        store_snapshot_begin(f->s);
+        assert_err(store_auth_epoch(f->s, &epoch), ERR_OK);
+        assert_err(store_execution_get(f->s, g.id, "", &f->a, &got), ERR_OK);
+        store_snapshot_end(f->s);
+    }
+    assert_err(store_user_set_password(other, u.id, "scrypt$changed"), ERR_OK);
+    store_executions_counts(f->s, &found0, &missed0);
+    store_snapshot_begin_fresh(f->s);
+    assert_err(store_auth_epoch(f->s, &epoch), ERR_OK);
+    assert_err(store_execution_get(f->s, g.id, "", &f->a, &got), ERR_OK);
+    store_snapshot_end(f->s);
+    store_executions_counts(f->s, &found, &missed);
+    assert_int_equal(found, found0);
+    assert_int_equal(missed, missed0 + 1);
+
+    /* removed with its group by the other handle: gone for the next fresh snapshot */
+    store_snapshot_begin(f->s);
+    assert_err(store_auth_epoch(f->s, &epoch), ERR_OK);
+    assert_err(store_execution_get(f->s, g.id, "", &f->a, &got), ERR_OK);
+    store_snapshot_end(f->s);
+    assert_err(store_group_delete(other, g.id), ERR_OK);
+    store_snapshot_begin_fresh(f->s);
+    assert_err(store_auth_epoch(f->s, &epoch), ERR_OK);
+    assert_err(store_execution_get(f->s, g.id, "", &f->a, &got), ERR_NOT_FOUND);
+    store_snapshot_end(f->s);
     store_close(other);
 }
 

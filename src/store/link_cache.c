@@ -229,31 +229,27 @@ void link_cache_put(struct link_cache *c, int64_t epoch, const struct group *g)
         }
         struct ct_entry **slot = ct_slot(sh, h, key);
         struct entry *e = (struct entry *)*slot;
-        if (e) { /* read twice at once, or left from an older epoch */
-            struct blob *old = e->blob;
-            atomic_fetch_add(&b->refs, 1);
-            e->blob = b;
-            e->epoch = epoch;
-            e->index = (unsigned char)i;
-            sh->bytes += cost - e->h.cost;
-            e->h.cost = cost;
-            pthread_mutex_unlock(&sh->mu);
-            blob_release(old);
-            continue;
-        }
-        if (!(e = malloc(sizeof(*e)))) {
+        struct blob *old = NULL;
+        if (e) { /* read twice at once, or left from an older epoch: renewed, as newest */
+            old = e->blob;
+            ct_unlink(sh, slot, &e->h);
+            slot = ct_slot(sh, h, key);
+        } else if ((e = malloc(sizeof(*e)))) {
+            memset(e, 0, sizeof(*e));
+            memcpy(e->h.key, key, ID_LEN + 1);
+        } else {
             pthread_mutex_unlock(&sh->mu);
             break;
         }
         atomic_fetch_add(&b->refs, 1);
-        memset(e, 0, sizeof(*e));
         e->blob = b;
         e->epoch = epoch;
         e->index = (unsigned char)i;
         e->h.cost = cost;
-        memcpy(e->h.key, key, ID_LEN + 1);
         struct ct_entry *out = ct_add(&c->t, sh, slot, &e->h);
         pthread_mutex_unlock(&sh->mu);
+        if (old)
+            blob_release(old);
         while (out) { /* onto the victims */
             struct ct_entry *next = out->newer;
             out->newer = victims;

@@ -168,6 +168,19 @@ static void test_budget(void **state)
     assert_true(link_cache_get(c, 1, newest.links[2].id, &a, &got, &index));
     assert_same(&newest, &got);
     assert_false(link_cache_get(c, 1, oldest.links[0].id, &a, &got, &index));
+    /* a group kept again becomes the newest: the next evictions spare it */
+    struct group again = make(&a, GROUPS - 40, 3);
+    assert_true(link_cache_get(c, 1, again.links[0].id, &a, &got, &index));
+    link_cache_put(c, 1, &again);
+    for (int n = GROUPS; n < GROUPS + 8; n++) { /* fewer than a shard holds */
+        struct group g = make(&a, n, 3);
+        link_cache_put(c, 1, &g);
+    }
+    assert_true(link_cache_get(c, 1, again.links[1].id, &a, &got, &index));
+    assert_same(&again, &got);
+    link_cache_stats(c, &st);
+    assert_true(st.bytes <= BUDGET);
+    assert_int_equal(st.entries % 3, 0);
     /* a group larger than the budget allows is not kept */
     struct link_cache *tiny = link_cache_new(256);
     struct group g = make(&a, 1, GROUP_MAX_LINKS);

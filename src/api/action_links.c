@@ -393,10 +393,7 @@ static void patch_written(struct api_req *r)
 static void patch_submit(struct api_req *r, struct patch *p, int64_t now, const char *diagnostic,
                          enum status from, enum status to)
 {
-    r->state = p;
-    r->then = patch_written;
-    r->http->state = r;
-    http_later(r->http, HTTP_ON_RESUME);
+    api_wait(r, p, patch_written);
     enum err err;
     if (p->writing == WRITE_CREATE)
         err = store_execution_create_async(r->api->store, &p->e,

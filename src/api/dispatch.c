@@ -323,13 +323,7 @@ static void *dispatch_main(void *arg)
                clock_now_ms() < next_tick) {
             int64_t wait_ms = next_tick - clock_now_ms();
             struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += wait_ms / 1000;
-            ts.tv_nsec += (wait_ms % 1000) * 1000000;
-            if (ts.tv_nsec >= 1000000000) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000;
-            }
+            clock_deadline(wait_ms, &ts);
             pthread_cond_timedwait(&d->cv, &d->mu, &ts);
         }
         struct done_item *done = d->done_head;

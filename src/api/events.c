@@ -29,8 +29,9 @@ struct subscriber {
     const char *api_root;
     const char *base_url;
     struct http_stream *stream;
-    int64_t replay_after; /* Last-Event-ID, else the log's end when it came; or -1 */
-    int64_t floor;        /* the same: events up to it are never sent to this stream */
+    /* Last-Event-ID, else the log's end when it came (or -1): join() replays what came
+     * after it, and events up to it are never sent to this stream */
+    int64_t replay_after;
     bool gone;            /* guarded by the hub's mu */
     struct events *hub;
     struct subscriber *next;
@@ -228,7 +229,7 @@ static void deliver(struct events *ev, const struct status_event *events, size_t
         }
         size_t n_items = 0;
         for (struct subscriber *s = to; s; s = just_one ? NULL : s->next) {
-            if (e->seq <= s->floor) /* before it came (the hub may have lagged) */
+            if (e->seq <= s->replay_after) /* before it came (the hub may have lagged) */
                 continue;
             char *text = render_for(ev, s, e, &g, k, cache, &scratch);
             if (text)
@@ -295,7 +296,7 @@ static void join(struct events *ev, struct subscriber *s)
     /* An id line with no data sets the client's last event id without an event: a client
      * that reconnects before its first event still resumes from here. */
     char mark[48];
-    int64_t upto = ev->cursor > s->floor ? ev->cursor : s->floor;
+    int64_t upto = ev->cursor > s->replay_after ? ev->cursor : s->replay_after;
     int n = snprintf(mark, sizeof(mark), "id: %lld\n\n", (long long)upto);
     http_stream_push(s->stream, mark, (size_t)n);
     s->next = ev->subs;
@@ -332,13 +333,7 @@ static void *hub_main(void *arg)
         while (!ev->notified && !ev->incoming && !ev->stopping && clock_now_ms() < next_poll) {
             int64_t wait = next_poll - clock_now_ms();
             struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += wait / 1000;
-            ts.tv_nsec += (wait % 1000) * 1000000;
-            if (ts.tv_nsec >= 1000000000) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000;
-            }
+            clock_deadline(wait, &ts);
             pthread_cond_timedwait(&ev->cv, &ev->mu, &ts);
         }
         if (ev->stopping)
@@ -497,7 +492,6 @@ void h_events(struct api_req *r)
         if (end != last && !*end && v >= 0)
             s->replay_after = v;
     }
-    s->floor = s->replay_after;
     s->stream = http_stream_open(r->http, r->resp, "text/event-stream", on_close, s);
     if (!s->stream) {
         arena_cleanup(a);

@@ -91,9 +91,6 @@ void h_definition_create(struct api_req *r)
     json_t *body = NULL;
     if (read_json_body(r, false, &body))
         return;
-    struct create *c = arena_alloc(r->a, sizeof(*c));
-    struct group g;
-    memset(&g, 0, sizeof(g));
     const json_t *tid = json_object_get(body, "templateId");
     if (tid && !json_is_null(tid)) {
         if (!r->http->on_worker)
@@ -103,36 +100,34 @@ void h_definition_create(struct api_req *r)
         json_decref(body);
         return;
     }
+    struct create *c = arena_alloc(r->a, sizeof(*c));
+    struct group *g = &c->g;
     struct validate_opts o = {.now_ms = clock_now_ms(),
                               .allow_http = r->api->cfg.allow_http_callouts};
     struct validate_error ve;
-    enum err e = validate_group_input(body, &o, r->a, &g, &ve);
+    enum err e = validate_group_input(body, &o, r->a, g, &ve);
     if (e) {
         reply_error(r, e, "%s", ve.msg);
         json_decref(body);
         return;
     }
-    if (!users_exist(r, &g)) {
+    if (!users_exist(r, g)) {
         json_decref(body);
         return;
     }
-    id_new(ID_GROUP, g.id);
-    memcpy(g.creator_id, r->who.user.id, sizeof(g.creator_id));
-    memcpy(g.app_id, r->who.app.id, sizeof(g.app_id));
-    g.created_ms = g.modified_ms = o.now_ms;
-    for (size_t i = 0; i < g.n_links; i++) {
-        id_new(ID_LINK, g.links[i].id);
-        memcpy(g.links[i].group_id, g.id, sizeof(g.id));
-        g.links[i].created_ms = g.links[i].modified_ms = o.now_ms;
+    id_new(ID_GROUP, g->id);
+    memcpy(g->creator_id, r->who.user.id, sizeof(g->creator_id));
+    memcpy(g->app_id, r->who.app.id, sizeof(g->app_id));
+    g->created_ms = g->modified_ms = o.now_ms;
+    for (size_t i = 0; i < g->n_links; i++) {
+        id_new(ID_LINK, g->links[i].id);
+        memcpy(g->links[i].group_id, g->id, sizeof(g->id));
+        g->links[i].created_ms = g->links[i].modified_ms = o.now_ms;
     }
-    own_texts(r->a, &g);
+    own_texts(r->a, g);
     json_decref(body);
-    c->g = g;
-    r->state = c;
-    r->then = created;
-    r->http->state = r;
-    http_later(r->http, HTTP_ON_RESUME);
-    e = store_group_create_async(r->api->store, &c->g, create_done, r);
+    api_wait(r, c, created);
+    e = store_group_create_async(r->api->store, g, create_done, r);
     if (e)
         create_done(r, e); /* not queued: finish with the error */
 }

@@ -28,6 +28,10 @@ struct api_req {
     void *state; /* the handler's, between its runs */
 };
 
+/* Lets the connection wait, suspended, until http_resume(r->http); then(r) runs next,
+ * with r->state = state. For a handler about to start a write that calls back. */
+void api_wait(struct api_req *r, void *state, void (*then)(struct api_req *r));
+
 /* Replies; each sets the whole response. body is stolen. Without a response (rendering
  * for an event stream) they only drop the body. */
 void reply_json(struct api_req *r, int status, json_t *body);

@@ -199,3 +199,11 @@ const char *form_get(struct api_req *r, const struct form_field *f, size_t n, co
             return f[i].value;
     return http_query(r->http, name);
 }
+
+void api_wait(struct api_req *r, void *state, void (*then)(struct api_req *r))
+{
+    r->state = state;
+    r->then = then;
+    r->http->state = r;
+    http_later(r->http, HTTP_ON_RESUME);
+}

@@ -16,9 +16,9 @@ struct route {
     void (*fn)(struct api_req *r);
 };
 
-/* Handlers that never block, so they run on the I/O thread: GETs (they only read) and the
- * PATCH of a link (it reads, then waits for its write with http_later(HTTP_ON_RESUME)).
- * Every other one may wait for a commit, so it runs on a worker. */
+/* Handlers that never block, so they run on the I/O thread: GETs (they only read), the
+ * PATCH of a link and the POST of a group definition (they read, then wait for their
+ * write with api_wait). Every other one may wait for a commit, so it runs on a worker. */
 static bool runs_on_io_thread(const struct route *route)
 {
     return strcmp(route->method, "GET") == 0 || route->fn == h_link_patch ||

@@ -708,13 +708,7 @@ static void *writer_main(void *arg)
             int64_t wait = s->last_sweep_ms + HOLD_SWEEP_MS - clock_mono_ms();
             if (wait > 0) {
                 struct timespec until;
-                clock_gettime(CLOCK_REALTIME, &until);
-                until.tv_sec += wait / 1000;
-                until.tv_nsec += (wait % 1000) * 1000000L;
-                if (until.tv_nsec >= 1000000000L) {
-                    until.tv_sec++;
-                    until.tv_nsec -= 1000000000L;
-                }
+                clock_deadline(wait, &until);
                 pthread_cond_timedwait(&s->w_work, &s->w_mu, &until);
                 continue;
             }

@@ -144,6 +144,23 @@ static void test_parse_leap_days(void **state)
     check_parse("2400-02-29T00:00:00Z", 13574563200000);
 }
 
+/* A deadline is now + ms in CLOCK_REALTIME, with the nanoseconds kept below a second. */
+static void test_deadline(void **state)
+{
+    (void)state;
+    const int64_t cases[] = {0, 1, 999, 1000, 1500, 2999, 86400000};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int64_t before = clock_now_ms();
+        struct timespec ts;
+        clock_deadline(cases[i], &ts);
+        int64_t after = clock_now_ms();
+        assert_true(ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000L);
+        int64_t at = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        assert_true(at >= before + cases[i]);
+        assert_true(at <= after + cases[i]);
+    }
+}
+
 static void test_round_trip(void **state)
 {
     (void)state;
@@ -299,6 +316,7 @@ int main(void)
         cmocka_unit_test(test_parse_other_offsets),
         cmocka_unit_test(test_parse_short_fractions),
         cmocka_unit_test(test_parse_leap_days),
+        cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_refuse_impossible_dates),
         cmocka_unit_test(test_refuse_month_ends_accepted),

@@ -83,6 +83,7 @@ static void push_items(const struct push_item *items, size_t n)
 static void *helper_main(void *arg)
 {
     struct events *ev = arg;
+    pthread_setname_np(pthread_self(), "al-events-help");
     pthread_mutex_lock(&ev->help_mu);
     for (;;) {
         while (!ev->help_items && !ev->help_stop)
@@ -326,6 +327,7 @@ static const char heartbeat[] = ": keep-alive\n\n";
 static void *hub_main(void *arg)
 {
     struct events *ev = arg;
+    pthread_setname_np(pthread_self(), "al-events");
     int64_t now = clock_now_ms(), next_poll = now, next_beat = now + HEARTBEAT_MS,
             next_trim = now;
     pthread_mutex_lock(&ev->mu);

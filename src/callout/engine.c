@@ -283,6 +283,7 @@ static void finish(struct engine *e, struct xfer *x, CURLcode code)
 static void *engine_main(void *arg)
 {
     struct engine *e = arg;
+    pthread_setname_np(pthread_self(), "al-callouts");
     int running = 0;
     for (;;) {
         pthread_mutex_lock(&e->mu);

@@ -372,6 +372,7 @@ void http_resume(struct http_request *req)
 static void *worker_main(void *arg)
 {
     struct http_server *s = arg;
+    pthread_setname_np(pthread_self(), "al-worker");
     pthread_mutex_lock(&s->mu);
     for (;;) {
         while (!s->jobs_head && !s->stopping)

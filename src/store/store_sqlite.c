@@ -698,6 +698,7 @@ static void run_batch(struct conn *c, struct wop *batch)
 static void *writer_main(void *arg)
 {
     struct store *s = arg;
+    pthread_setname_np(pthread_self(), "al-writer");
     pthread_mutex_lock(&s->w_mu);
     for (;;) {
         while (!s->queue_head && !s->stopping) {
@@ -921,6 +922,15 @@ enum err store_open(const char *location, struct store **out, char *why, size_t 
     pthread_mutex_init(&s->w_mu, NULL);
     pthread_cond_init(&s->w_work, NULL);
     s->writer_conn = conn_open(location, why, why_len);
+    /* Savepoints (one per operation of a batch) and statement journals in memory: in a
+     * file, a batch whose operations change more than 64 KiB of pages spilled them to a
+     * temporary file, written and closed on every commit (a third of the writer's time
+     * in S3, docs/PERFORMANCE.md). Bounded by the pages one batch changes. */
+    if (s->writer_conn && !exec_sql(s->writer_conn, "PRAGMA temp_store=MEMORY")) {
+        snprintf(why, why_len, "cannot set up the writer's connection to %s", location);
+        conn_close(s->writer_conn);
+        s->writer_conn = NULL;
+    }
     enum err r = s->writer_conn ? migrate(s->writer_conn, s, why, why_len) : ERR_UNAVAILABLE;
     if (r == ERR_OK && pthread_create(&s->writer, NULL, writer_main, s) != 0) {
         snprintf(why, why_len, "cannot start the writer thread");

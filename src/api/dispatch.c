@@ -1,5 +1,12 @@
-/* The dispatcher thread. Its state (hosts, in_flight) is its own; the engine's thread
- * talks to it only through the done list under `mu`. */
+/* The dispatcher thread, and the engine's thread when a transfer ends. They share the
+ * done list, the per-destination counts and the claimed callouts not yet sent (`ready`),
+ * all under `mu`.
+ *
+ * A claim takes up to twice the room there is: what fits is sent, the rest waits in
+ * `ready`, already started in the store. When a transfer ends, the engine's thread
+ * sends the next ready callout to that destination at once, without waiting for the
+ * dispatcher to record the result and claim again (a commit): with a slot idle for a
+ * commit on every callout, S3 was bound by the slots' round trips, not by CPU. */
 #include "api/dispatch.h"
 
 #include "auth/token.h"
@@ -40,7 +47,14 @@ struct done_item {
 
 struct host_slot {
     char *host;
-    size_t in_flight;
+    size_t in_flight; /* sent, not answered */
+    size_t ready;     /* claimed, not sent */
+};
+
+/* A claimed callout waiting for room at its destination. */
+struct ready_item {
+    struct engine_job *job;
+    struct ready_item *next;
 };
 
 struct dispatch {
@@ -50,15 +64,14 @@ struct dispatch {
     char owner[OWNER_LEN + 1];
     pthread_t thread;
 
-    pthread_mutex_t mu; /* guards notified, stopping, done_head, done_tail */
+    pthread_mutex_t mu; /* guards all below but the metrics */
     pthread_cond_t cv;
     bool notified, stopping;
     struct done_item *done_head, *done_tail;
-
-    /* the dispatcher thread's own */
     struct host_slot *hosts;
     size_t n_hosts, cap_hosts;
-    size_t in_flight;
+    size_t in_flight, n_ready;
+    struct ready_item *ready_head, *ready_tail;
 
     /* metrics, read by /metrics from any thread */
     _Atomic uint64_t m_started, m_finished[OUT__COUNT], m_in_flight;
@@ -80,18 +93,19 @@ static struct host_slot *host_slot(struct dispatch *d, const char *host)
     }
     struct host_slot *h = &d->hosts[d->n_hosts++];
     h->host = strdup(host);
-    h->in_flight = 0;
+    h->in_flight = h->ready = 0;
     if (!h->host)
         abort();
     return h;
 }
 
-/* Drops hosts with nothing in flight, so the list stays as small as the traffic. */
+/* Drops hosts with nothing in flight or ready, so the list stays as small as the
+ * traffic. */
 static void hosts_compact(struct dispatch *d)
 {
     size_t w = 0;
     for (size_t i = 0; i < d->n_hosts; i++) {
-        if (d->hosts[i].in_flight)
+        if (d->hosts[i].in_flight || d->hosts[i].ready)
             d->hosts[w++] = d->hosts[i];
         else
             free(d->hosts[i].host);
@@ -99,6 +113,46 @@ static void hosts_compact(struct dispatch *d)
     d->n_hosts = w;
 }
 
+/* Takes a slot at h when there is room there and in all; with mu held. */
+static bool take_slot(struct dispatch *d, struct host_slot *h)
+{
+    if (d->in_flight >= d->opts.engine.max_in_flight || h->in_flight >= d->opts.engine.per_host)
+        return false;
+    h->in_flight++;
+    d->in_flight++;
+    return true;
+}
+
+/* The oldest ready callout whose destination has room, its slot taken; with mu held. */
+static struct engine_job *next_ready(struct dispatch *d)
+{
+    for (struct ready_item **p = &d->ready_head, *prev = NULL; *p; prev = *p, p = &(*p)->next) {
+        struct ready_item *it = *p;
+        struct job_note *note = it->job->user;
+        struct host_slot *h = host_slot(d, note->host);
+        if (!take_slot(d, h))
+            continue;
+        h->ready--;
+        d->n_ready--;
+        *p = it->next;
+        if (d->ready_tail == it)
+            d->ready_tail = prev;
+        struct engine_job *job = it->job;
+        free(it);
+        return job;
+    }
+    return NULL;
+}
+
+static void send_job(struct dispatch *d, struct engine_job *job)
+{
+    atomic_fetch_add(&d->m_started, 1);
+    atomic_fetch_add(&d->m_in_flight, 1);
+    engine_submit(d->engine, job);
+}
+
+/* The engine's thread: the exchange is over, so its slot is free, and the next ready
+ * callout for that room is sent now. */
 static void on_done(void *ctx, const struct engine_result *r)
 {
     struct dispatch *d = ctx;
@@ -112,14 +166,21 @@ static void on_done(void *ctx, const struct engine_result *r)
     it->elapsed_ms = r->elapsed_ms;
     it->diagnostic = strdup(r->diagnostic ? r->diagnostic : "");
     it->scrubbed_url = strdup(r->scrubbed_url ? r->scrubbed_url : "");
+    atomic_fetch_sub(&d->m_in_flight, 1);
     pthread_mutex_lock(&d->mu);
     if (d->done_tail)
         d->done_tail->next = it;
     else
         d->done_head = it;
     d->done_tail = it;
+    struct job_note *note = r->user;
+    host_slot(d, note->host)->in_flight--;
+    d->in_flight--;
+    struct engine_job *next = next_ready(d);
     pthread_cond_signal(&d->cv);
     pthread_mutex_unlock(&d->mu);
+    if (next)
+        send_job(d, next);
 }
 
 static enum outcome_label label_of(const struct done_item *it)
@@ -139,8 +200,7 @@ static enum status status_of(const struct done_item *it)
     return it->note->type == ACTION_API_ASYNC ? STATUS_PENDING : STATUS_SUCCESSFUL;
 }
 
-/* The ends of the finished jobs, for the store; their slots are free again (the remote
- * call is over, whatever the store says next). */
+/* The ends of the finished jobs, for the store (their slots were freed by on_done). */
 static struct callout_end *ends_of(struct dispatch *d, struct done_item *list, size_t *n)
 {
     *n = 0;
@@ -155,10 +215,6 @@ static struct callout_end *ends_of(struct dispatch *d, struct done_item *list, s
         ends[i].status = status_of(it);
         ends[i].diagnostic = it->diagnostic;
         ends[i].scrubbed_url = it->scrubbed_url;
-        struct host_slot *h = host_slot(d, it->note->host);
-        h->in_flight--;
-        d->in_flight--;
-        atomic_fetch_sub(&d->m_in_flight, 1);
         atomic_fetch_add(&d->m_finished[label_of(it)], 1);
         atomic_fetch_add(&d->m_count, 1);
         atomic_fetch_add(&d->m_sum_us, (uint64_t)it->elapsed_ms * 1000);
@@ -238,28 +294,39 @@ static enum err record_ends(struct dispatch *d, struct callout_end *ends, size_t
     return r;
 }
 
+/* Room for a count that may reach limit. */
+static size_t room_left(size_t used, size_t limit)
+{
+    return used < limit ? limit - used : 0;
+}
+
 /* One round, in one transaction: records the ends of the finished jobs (done, taken over)
- * and claims as many queued callouts as there is room for, then sends those. Returns
- * whether it filled all the room (there may be more waiting). */
+ * and claims as many queued callouts as there is room for, in flight and ready; sends
+ * those that fit and keeps the others ready. Returns whether it filled all the room
+ * (there may be more waiting). */
 static bool run_round(struct dispatch *d, struct done_item *done)
 {
     size_t n_ends;
     struct callout_end *ends = ends_of(d, done, &n_ends);
     size_t max = d->opts.engine.max_in_flight, per_host = d->opts.engine.per_host;
+    pthread_mutex_lock(&d->mu);
     hosts_compact(d);
+    /* host names stay valid unlocked: only this thread frees them (hosts_compact) */
     const char **hosts = calloc(d->n_hosts + 1, sizeof(*hosts));
     size_t *rooms = calloc(d->n_hosts + 1, sizeof(*rooms));
     if (!hosts || !rooms)
         abort();
     for (size_t i = 0; i < d->n_hosts; i++) {
         hosts[i] = d->hosts[i].host;
-        rooms[i] = d->hosts[i].in_flight < per_host ? per_host - d->hosts[i].in_flight : 0;
+        rooms[i] = room_left(d->hosts[i].in_flight, per_host) +
+                   room_left(d->hosts[i].ready, per_host);
     }
-    struct callout_room room = {.limit = d->in_flight < max ? max - d->in_flight : 0,
-                                .per_host = per_host,
+    struct callout_room room = {.limit = room_left(d->in_flight, max) + room_left(d->n_ready, max),
+                                .per_host = 2 * per_host,
                                 .hosts = hosts,
                                 .host_room = rooms,
                                 .n_hosts = d->n_hosts};
+    pthread_mutex_unlock(&d->mu);
     struct arena a;
     arena_init(&a);
     struct callout *calls = NULL;
@@ -280,14 +347,33 @@ static bool run_round(struct dispatch *d, struct done_item *done)
     }
     free(ends);
     free_done(done);
+    struct engine_job **jobs = calloc(n ? n : 1, sizeof(*jobs));
+    if (!jobs)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        jobs[i] = job_for(d, &calls[i]);
+    /* behind the ready ones, oldest first; then whatever has room is sent */
+    size_t n_send = 0;
+    pthread_mutex_lock(&d->mu);
     for (size_t i = 0; i < n; i++) {
-        struct engine_job *j = job_for(d, &calls[i]);
-        host_slot(d, calls[i].host)->in_flight++;
-        d->in_flight++;
-        atomic_fetch_add(&d->m_started, 1);
-        atomic_fetch_add(&d->m_in_flight, 1);
-        engine_submit(d->engine, j);
+        struct ready_item *it = calloc(1, sizeof(*it));
+        if (!it)
+            abort();
+        it->job = jobs[i];
+        if (d->ready_tail)
+            d->ready_tail->next = it;
+        else
+            d->ready_head = it;
+        d->ready_tail = it;
+        host_slot(d, calls[i].host)->ready++;
+        d->n_ready++;
     }
+    for (struct engine_job *j; n_send < n && (j = next_ready(d));)
+        jobs[n_send++] = j;
+    pthread_mutex_unlock(&d->mu);
+    for (size_t i = 0; i < n_send; i++)
+        send_job(d, jobs[i]);
+    free(jobs);
     bool full = n > 0 && n == room.limit;
     arena_cleanup(&a);
     free(hosts);
@@ -315,6 +401,7 @@ static void tick(struct dispatch *d)
 static void *dispatch_main(void *arg)
 {
     struct dispatch *d = arg;
+    pthread_setname_np(pthread_self(), "al-dispatch");
     int64_t next_tick = 0;
     bool more = false;
     pthread_mutex_lock(&d->mu);
@@ -337,7 +424,8 @@ static void *dispatch_main(void *arg)
             next_tick = clock_now_ms() + TICK_MS;
         }
         if (stopping) {
-            /* no new claims: only the results of what is under way */
+            /* no new claims: the claimed ones are still sent (on_done sends them as
+             * slots free), and the results of all are recorded */
             if (done) {
                 size_t n_ends;
                 struct callout_end *ends = ends_of(d, done, &n_ends);
@@ -351,7 +439,7 @@ static void *dispatch_main(void *arg)
         }
 
         pthread_mutex_lock(&d->mu);
-        if (d->stopping && d->in_flight == 0 && !d->done_head)
+        if (d->stopping && d->in_flight == 0 && d->n_ready == 0 && !d->done_head)
             break;
     }
     pthread_mutex_unlock(&d->mu);
@@ -416,6 +504,15 @@ void dispatch_metrics(struct dispatch *d, struct buf *b)
                "# TYPE actionlinks_callouts_in_flight gauge\n"
                "actionlinks_callouts_in_flight %llu\n",
                (unsigned long long)atomic_load(&d->m_in_flight));
+    pthread_mutex_lock(&d->mu);
+    size_t ready = d->n_ready;
+    pthread_mutex_unlock(&d->mu);
+    buf_printf(b,
+               "# HELP actionlinks_callouts_ready Callouts claimed by this node, waiting for "
+               "a free slot.\n"
+               "# TYPE actionlinks_callouts_ready gauge\n"
+               "actionlinks_callouts_ready %zu\n",
+               ready);
     buf_printf(b,
                "# HELP actionlinks_callouts_queued Callouts waiting to be sent (all nodes).\n"
                "# TYPE actionlinks_callouts_queued gauge\n"

@@ -33,6 +33,19 @@ def in_days(days):
     return iso(datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=days))
 
 
+def wait_until(check, timeout=30.0, what="condition"):
+    """Calls check until it returns something truthy, and returns that; fails after
+    timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = check()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+        time.sleep(0.02)
+
+
 class Server:
     """One actionlinks process on its own database directory."""
 

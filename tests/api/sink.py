@@ -32,6 +32,8 @@ class Request:
 class Sink:
     def __init__(self, delay=0.0, host="127.0.0.1"):
         self.requests = []
+        self.open = 0      # requests received and not yet answered
+        self.max_open = 0  # the most there ever were at once
         self.lock = threading.Lock()
         self.delay = delay
         self.received = threading.Condition(self.lock)
@@ -49,11 +51,29 @@ class Sink:
                 req = Request(self.command, self.path, list(self.headers.items()), body)
                 with sink.lock:
                     sink.requests.append(req)
+                    sink.open += 1
+                    sink.max_open = max(sink.max_open, sink.open)
                     sink.received.notify_all()
+                self.counted = True
+                try:
+                    self.answer()
+                finally:
+                    self.uncount()
+
+            def uncount(self):
+                # before the answer goes out: the client may send its next request as
+                # soon as it has it, on this connection or another
+                if self.counted:
+                    self.counted = False
+                    with sink.lock:
+                        sink.open -= 1
+
+            def answer(self):
                 parts = self.path.split("?")[0].strip("/").split("/")
                 if sink.delay:
                     time.sleep(sink.delay)
                 if parts[0] == "close":
+                    self.uncount()
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
@@ -65,6 +85,7 @@ class Sink:
                     time.sleep(int(parts[1]) / 1000.0)
                 elif parts[0] == "redirect":
                     code, answer, extra = 302, b"moved", [("Location", "https://example.com/")]
+                self.uncount()
                 self.send_response(code)
                 for k, v in extra:
                     self.send_header(k, v)

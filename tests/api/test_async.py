@@ -8,20 +8,11 @@ import time
 import urllib.parse
 
 import harness
+from harness import wait_until
 from harness import API, group_def, link_def
 from sink import Sink
 
 P, S, F = "PendingStatus", "SuccessfulStatus", "FailedStatus"
-
-
-def wait_until(check, timeout=30, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for " + what)
 
 
 class AsyncBase(harness.ServerTest):

@@ -12,21 +12,12 @@ import concurrent.futures
 import time
 
 import harness
+from harness import wait_until
 from harness import API, group_def, link_def
 from sink import Sink
 
 N = 1000
 INTERRUPTED = "interrupted: the server restarted before the endpoint answered"
-
-
-def wait_until(check, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def make_links(client, url_for, n):

@@ -26,6 +26,7 @@ import time
 import uuid
 
 import harness
+from harness import wait_until as poll
 from harness import API, group_def, link_def
 from sink import Sink
 
@@ -55,18 +56,6 @@ def closed_port():
     port = s.getsockname()[1]
     s.close()
     return port
-
-
-def poll(fn, timeout=30.0, what="condition"):
-    """Calls fn until it returns something truthy; fails after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
-        time.sleep(0.02)
 
 
 def escape_excerpt(raw):

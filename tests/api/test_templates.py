@@ -15,6 +15,7 @@ import time
 import uuid
 
 import harness
+from harness import wait_until as poll
 from harness import API, AL_BIN, in_days
 from sink import Sink
 
@@ -26,17 +27,6 @@ CALLOUT_ARGS = ("--allow-http-callouts", "--callout-allow", "127.0.0.1/32")
 
 def tag():
     return uuid.uuid4().hex[:10]
-
-
-def poll(fn, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
-        time.sleep(0.02)
 
 
 def gt_body(**extra):

@@ -8,21 +8,12 @@ import threading
 import time
 
 import harness
+from harness import wait_until
 from harness import API, group_def, link_def
 from sink import Sink
 
 INTERRUPTED = "interrupted: the server restarted before the endpoint answered"
 ARGS = ["--allow-http-callouts", "--callout-allow", "127.0.0.1/32", "--callout-timeout", "60"]
-
-
-def wait_until(check, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 class TwoNodes(harness.ServerTest):

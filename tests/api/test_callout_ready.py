@@ -1,0 +1,110 @@
+"""Callouts claimed ahead (docs/DECISIONS.md 21): a claim takes up to twice the room
+there is at a destination; what does not fit waits, started in the store, and is sent as
+soon as a slot frees. These tests hold the limits and the stop to that:
+
+- never more than --callout-per-host requests at once at a destination, however many
+  are claimed ahead, and each sent exactly once;
+- a claimed callout is counted by the `actionlinks_callouts_ready` gauge until it is sent;
+- a server told to stop sends what it claimed and records it (nothing is failed as
+  interrupted), claims nothing more, and the next start sends the rest.
+"""
+import concurrent.futures
+
+import harness
+from harness import group_def, link_def
+from harness import wait_until as poll
+from sink import Sink
+
+PER_HOST = 2
+
+
+def metrics(server):
+    r = server.client().get("/metrics", auth=False)
+    assert r.status == 200, r
+    out = {}
+    for line in r.body.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            out[name] = float(value)
+    return out
+
+
+class ClaimedAhead(harness.ServerTest):
+    @classmethod
+    def setUpClass(cls):
+        cls.sink = Sink()
+        cls.server_args = ("--allow-http-callouts", "--callout-allow", "127.0.0.1/32",
+                           "--callout-per-host", str(PER_HOST), "--callout-max", "64")
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.sink.close()
+
+    def make(self, alice, n, path):
+        def one(i):
+            c = self.server.client(alice.token)
+            r = c.create_group(group_def([link_def(
+                "Api", self.sink.url + path + "/%d/{!actionLinkId}" % i)]))
+            self.assertEqual(r.status, 201, r)
+            return r.json()["actionLinks"][0]["id"]
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            return list(pool.map(one, range(n)))
+
+    def patch(self, alice, links):
+        def one(link):
+            r = self.server.client(alice.token).set_status(link, "PendingStatus")
+            self.assertEqual(r.status, 200, r)
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(one, links))
+
+    def statuses(self, links):
+        rows = self.server.sql(
+            "SELECT status, count(*) FROM executions WHERE link_id IN (%s) GROUP BY status" %
+            ",".join("'%s'" % l[:15] for l in links))
+        return dict(rows)
+
+    def test_per_host_limit_holds_and_each_is_sent_once(self):
+        alice = self.server.user("alice")
+        self.sink.take()
+        self.sink.max_open = 0
+        links = self.make(alice, 24, "/slow/60")
+        self.patch(alice, links)
+        # some are claimed and waiting for a slot while two are at the sink
+        seen = poll(lambda: metrics(self.server)["actionlinks_callouts_ready"] > 0, 20,
+                    "a callout claimed ahead")
+        self.assertTrue(seen)
+        poll(lambda: self.statuses(links) == {2: len(links)}, 60, "every callout to end")
+        got = [r.path.rsplit("/", 1)[1][:15] for r in self.sink.take()]
+        self.assertEqual(sorted(got), sorted(l[:15] for l in links))  # each exactly once
+        self.assertLessEqual(self.sink.max_open, PER_HOST)
+        m = metrics(self.server)
+        self.assertEqual(m["actionlinks_callouts_ready"], 0)
+        self.assertEqual(m["actionlinks_callouts_in_flight"], 0)
+
+    def test_stop_sends_what_was_claimed(self):
+        alice = self.server.user("bob")
+        self.sink.take()
+        links = self.make(alice, 12, "/slow/400")
+        self.patch(alice, links)
+        poll(lambda: metrics(self.server)["actionlinks_callouts_ready"] == PER_HOST, 20,
+             "callouts claimed ahead")
+        claimed = self.server.sql("SELECT count(*) FROM callouts WHERE state = 1")[0][0]
+        self.assertEqual(claimed, 2 * PER_HOST)
+        self.server.stop()
+        # the two at the sink and the two claimed ahead were sent and recorded; the rest
+        # is still queued, and nothing failed as interrupted
+        sent = [r.path.rsplit("/", 1)[1][:15] for r in self.sink.take()]
+        self.assertEqual(len(sent), 2 * PER_HOST, sent)
+        self.assertEqual(self.statuses(links), {2: 2 * PER_HOST, 1: len(links) - 2 * PER_HOST})
+        self.assertEqual(self.server.sql("SELECT count(*) FROM callouts WHERE state = 1")[0][0], 0)
+
+        self.server.start()
+        poll(lambda: self.statuses(links) == {2: len(links)}, 60, "the rest to be sent")
+        sent += [r.path.rsplit("/", 1)[1][:15] for r in self.sink.take()]
+        self.assertEqual(sorted(sent), sorted(l[:15] for l in links))
+
+
+if __name__ == "__main__":
+    harness.main()

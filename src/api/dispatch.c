@@ -73,6 +73,8 @@ struct dispatch {
     size_t in_flight, n_ready;
     struct ready_item *ready_head, *ready_tail;
 
+    _Atomic int64_t last_beat_ms; /* this node's last heartbeat written */
+
     /* metrics, read by /metrics from any thread */
     _Atomic uint64_t m_started, m_finished[OUT__COUNT], m_in_flight;
     _Atomic uint64_t m_bucket[N_BUCKETS], m_count, m_sum_us;
@@ -123,9 +125,20 @@ static bool take_slot(struct dispatch *d, struct host_slot *h)
     return true;
 }
 
-/* The oldest ready callout whose destination has room, its slot taken; with mu held. */
+/* Whether other nodes surely still take this node for alive: a claimed callout is
+ * sent only then, never after another node may have failed it as interrupted. */
+static bool beat_fresh(struct dispatch *d)
+{
+    return clock_now_ms() - atomic_load(&d->last_beat_ms) <= d->opts.stale_ms / 2;
+}
+
+/* The oldest ready callout whose destination has room, its slot taken; with mu held.
+ * None while stopping (they go back to the queue) or while the heartbeat is late. */
 static struct engine_job *next_ready(struct dispatch *d)
 {
+    if (d->stopping || !d->ready_head || d->in_flight >= d->opts.engine.max_in_flight ||
+        !beat_fresh(d))
+        return NULL;
     for (struct ready_item **p = &d->ready_head, *prev = NULL; *p; prev = *p, p = &(*p)->next) {
         struct ready_item *it = *p;
         struct job_note *note = it->job->user;
@@ -142,6 +155,48 @@ static struct engine_job *next_ready(struct dispatch *d)
         return job;
     }
     return NULL;
+}
+
+static void job_drop(struct engine_job *job)
+{
+    struct job_note *note = job->user;
+    free(note->host);
+    free(note);
+    arena_cleanup(&job->arena);
+    free(job);
+}
+
+/* Gives every ready callout back to the queue, unsent (a stop, or a late heartbeat). */
+static void release_ready(struct dispatch *d)
+{
+    pthread_mutex_lock(&d->mu);
+    struct ready_item *list = d->ready_head;
+    size_t n = d->n_ready;
+    d->ready_head = d->ready_tail = NULL;
+    d->n_ready = 0;
+    for (size_t i = 0; i < d->n_hosts; i++)
+        d->hosts[i].ready = 0;
+    pthread_mutex_unlock(&d->mu);
+    if (!n)
+        return;
+    idbuf *ids = calloc(n, sizeof(*ids));
+    if (!ids)
+        abort();
+    size_t i = 0;
+    for (struct ready_item *it = list, *next; it; it = next, i++) {
+        next = it->next;
+        memcpy(ids[i], it->job->execution_id, sizeof(ids[i]));
+        job_drop(it->job);
+        free(it);
+    }
+    enum err r = ERR_UNAVAILABLE;
+    for (int attempt = 0; attempt < RETRIES && r != ERR_OK; attempt++)
+        r = store_callouts_release(d->store, d->owner, ids, n);
+    if (r != ERR_OK)
+        log_error("could not give %zu claimed callouts back to the queue (%s): they fail as "
+                  "interrupted once this node is taken for stopped",
+                  n, err_code(r));
+    free(ids);
 }
 
 static void send_job(struct dispatch *d, struct engine_job *job)
@@ -306,6 +361,9 @@ static size_t room_left(size_t used, size_t limit)
  * (there may be more waiting). */
 static bool run_round(struct dispatch *d, struct done_item *done)
 {
+    bool fresh = beat_fresh(d);
+    if (!fresh)
+        release_ready(d);
     size_t n_ends;
     struct callout_end *ends = ends_of(d, done, &n_ends);
     size_t max = d->opts.engine.max_in_flight, per_host = d->opts.engine.per_host;
@@ -318,14 +376,15 @@ static bool run_round(struct dispatch *d, struct done_item *done)
         abort();
     for (size_t i = 0; i < d->n_hosts; i++) {
         hosts[i] = d->hosts[i].host;
-        rooms[i] = room_left(d->hosts[i].in_flight, per_host) +
-                   room_left(d->hosts[i].ready, per_host);
+        rooms[i] = room_left(d->hosts[i].in_flight + d->hosts[i].ready, 2 * per_host);
     }
-    struct callout_room room = {.limit = room_left(d->in_flight, max) + room_left(d->n_ready, max),
+    struct callout_room room = {.limit = room_left(d->in_flight + d->n_ready, 2 * max),
                                 .per_host = 2 * per_host,
                                 .hosts = hosts,
                                 .host_room = rooms,
                                 .n_hosts = d->n_hosts};
+    if (!fresh)
+        room.limit = 0; /* claimed ones could not be sent */
     pthread_mutex_unlock(&d->mu);
     struct arena a;
     arena_init(&a);
@@ -385,7 +444,10 @@ static void tick(struct dispatch *d)
 {
     int64_t n = 0, now = clock_now_ms();
     bool changed = false;
-    if (store_callouts_recover(d->store, d->owner, now, d->opts.stale_ms, &n) == ERR_OK && n) {
+    enum err r = store_callouts_recover(d->store, d->owner, now, d->opts.stale_ms, &n);
+    if (r == ERR_OK)
+        atomic_store(&d->last_beat_ms, now);
+    if (r == ERR_OK && n) {
         log_info("%lld callouts of a stopped node failed as interrupted", (long long)n);
         changed = true;
     }
@@ -406,8 +468,11 @@ static void *dispatch_main(void *arg)
     bool more = false;
     pthread_mutex_lock(&d->mu);
     for (;;) {
-        while (!d->notified && !d->done_head && !d->stopping && !more &&
-               clock_now_ms() < next_tick) {
+        /* a stopping dispatcher still waits (for results, and for its heartbeat's tick:
+         * callouts under way keep it alive) unless it has ready ones to give back or
+         * nothing left under way */
+        while (!d->notified && !d->done_head && !more && clock_now_ms() < next_tick &&
+               !(d->stopping && (d->n_ready || d->in_flight == 0))) {
             int64_t wait_ms = next_tick - clock_now_ms();
             struct timespec ts;
             clock_deadline(wait_ms, &ts);
@@ -424,8 +489,10 @@ static void *dispatch_main(void *arg)
             next_tick = clock_now_ms() + TICK_MS;
         }
         if (stopping) {
-            /* no new claims: the claimed ones are still sent (on_done sends them as
-             * slots free), and the results of all are recorded */
+            /* no new claims: the claimed ones not sent go back to the queue (the next
+             * start, or another node, sends them), and the results of those under way
+             * are recorded */
+            release_ready(d);
             if (done) {
                 size_t n_ends;
                 struct callout_end *ends = ends_of(d, done, &n_ends);

@@ -235,6 +235,10 @@ enum err store_callouts_cycle(struct store *s, const char *owner, int64_t now_ms
                               struct callout_end *ends, size_t n_ends,
                               const struct callout_room *room, struct arena *a,
                               struct callout **out, size_t *n);
+/* Gives n callouts started by owner but never sent back to the queue (queued again,
+ * with their age): a node that claimed ahead and stops, or whose heart may have been
+ * taken for dead. Callouts no longer owner's are left alone. */
+enum err store_callouts_release(struct store *s, const char *owner, const idbuf *ids, size_t n);
 /* Beats owner's heart at now_ms, and fails the callouts started by nodes whose heart has
  * not beaten for stale_ms, or that left: their executions, if Pending, become Failed with
  * DIAG_INTERRUPTED. *n: how many were failed. */

@@ -115,6 +115,8 @@ enum { SCHEMA_VERSION = 5 };
     X(ST_CALLOUT_DONE, "UPDATE callouts SET state = 2, finished_ms = ?3, url = ?4, "               \
                        "headers = '[]', body = NULL WHERE execution_id = ?1 AND state = 1 "        \
                        "AND owner = ?2")                                                           \
+    X(ST_CALLOUT_RELEASE, "UPDATE callouts SET state = 0, owner = NULL, started_ms = NULL "         \
+                          "WHERE execution_id = ?1 AND state = 1 AND owner = ?2")                \
     X(ST_EXEC_FINISH, "UPDATE executions SET status = ?2, diagnostic = ?3, modified_ms = ?4 "      \
                       "WHERE id = ?1 AND status = 1")                                              \
     X(ST_NODE_BEAT, "INSERT INTO nodes (id, heartbeat_ms) VALUES (?1, ?2) ON CONFLICT (id) "       \
@@ -1944,6 +1946,34 @@ enum err store_callouts_cycle(struct store *s, const char *owner, int64_t now_ms
     *out = r || !x.start.n ? NULL : x.start.out;
     *n = r ? 0 : x.start.n;
     return r;
+}
+
+struct release_arg {
+    const char *owner;
+    const idbuf *ids;
+    size_t n;
+};
+
+static enum err w_callouts_release(struct conn *c, const void *arg)
+{
+    const struct release_arg *x = arg;
+    for (size_t i = 0; i < x->n; i++) {
+        sqlite3_stmt *st = stmt(c, ST_CALLOUT_RELEASE);
+        if (!st)
+            return ERR_UNAVAILABLE;
+        sq_bind_text(st, 1, x->ids[i]);
+        sq_bind_text(st, 2, x->owner);
+        enum err r = sq_step_done(c, st);
+        if (r)
+            return r;
+    }
+    return ERR_OK;
+}
+
+enum err store_callouts_release(struct store *s, const char *owner, const idbuf *ids, size_t n)
+{
+    struct release_arg x = {owner, ids, n};
+    return n ? sq_submit(s, w_callouts_release, &x) : ERR_OK;
 }
 
 struct recover_arg {

@@ -5,10 +5,12 @@ soon as a slot frees. These tests hold the limits and the stop to that:
 - never more than --callout-per-host requests at once at a destination, however many
   are claimed ahead, and each sent exactly once;
 - a claimed callout is counted by the `actionlinks_callouts_ready` gauge until it is sent;
-- a server told to stop sends what it claimed and records it (nothing is failed as
-  interrupted), claims nothing more, and the next start sends the rest.
+- a server told to stop records what is under way and gives what it claimed ahead back
+  to the queue unsent (nothing is failed as interrupted); the next start sends it;
+- with every slot busy elsewhere, a destination holds at most twice its own limit.
 """
 import concurrent.futures
+import time
 
 import harness
 from harness import group_def, link_def
@@ -83,27 +85,82 @@ class ClaimedAhead(harness.ServerTest):
         self.assertEqual(m["actionlinks_callouts_ready"], 0)
         self.assertEqual(m["actionlinks_callouts_in_flight"], 0)
 
-    def test_stop_sends_what_was_claimed(self):
+    def test_stop_gives_claimed_ones_back(self):
         alice = self.server.user("bob")
         self.sink.take()
-        links = self.make(alice, 12, "/slow/400")
+        links = self.make(alice, 12, "/slow/1500")
         self.patch(alice, links)
         poll(lambda: metrics(self.server)["actionlinks_callouts_ready"] == PER_HOST, 20,
              "callouts claimed ahead")
-        claimed = self.server.sql("SELECT count(*) FROM callouts WHERE state = 1")[0][0]
-        self.assertEqual(claimed, 2 * PER_HOST)
+        claimed = {r[0] for r in self.server.sql(
+            "SELECT e.link_id FROM callouts c JOIN executions e ON e.id = c.execution_id "
+            "WHERE c.state = 1")}
+        at_sink = {r.path.rsplit("/", 1)[1][:15] for r in self.sink.requests}
+        self.assertEqual(len(claimed), 2 * PER_HOST)
+        self.assertEqual(len(at_sink), PER_HOST)
         self.server.stop()
-        # the two at the sink and the two claimed ahead were sent and recorded; the rest
-        # is still queued, and nothing failed as interrupted
+        # those at the sink were answered and recorded; those claimed ahead went back to
+        # the queue unsent; nothing is left started, nothing failed as interrupted
         sent = [r.path.rsplit("/", 1)[1][:15] for r in self.sink.take()]
-        self.assertEqual(len(sent), 2 * PER_HOST, sent)
-        self.assertEqual(self.statuses(links), {2: 2 * PER_HOST, 1: len(links) - 2 * PER_HOST})
+        self.assertEqual(sorted(sent), sorted(at_sink))
+        self.assertEqual(self.statuses(links), {2: PER_HOST, 1: len(links) - PER_HOST})
         self.assertEqual(self.server.sql("SELECT count(*) FROM callouts WHERE state = 1")[0][0], 0)
+        back = self.server.sql(
+            "SELECT count(*) FROM callouts c JOIN executions e ON e.id = c.execution_id "
+            "WHERE c.state = 0 AND c.owner IS NULL AND e.link_id IN (%s)" %
+            ",".join("'%s'" % l for l in claimed - at_sink))[0][0]
+        self.assertEqual(back, PER_HOST)
 
         self.server.start()
         poll(lambda: self.statuses(links) == {2: len(links)}, 60, "the rest to be sent")
         sent += [r.path.rsplit("/", 1)[1][:15] for r in self.sink.take()]
         self.assertEqual(sorted(sent), sorted(l[:15] for l in links))
+
+
+class AheadBound(harness.ServerTest):
+    """With every slot busy elsewhere, a destination holds at most twice its own limit."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.slow = [Sink() for _ in range(4)]
+        cls.fast = Sink()
+        cls.server_args = ("--allow-http-callouts", "--callout-allow", "127.0.0.1/32",
+                           "--callout-per-host", "1", "--callout-max", "4")
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        for sink in cls.slow + [cls.fast]:
+            sink.close()
+
+    def test_ready_bounded_per_destination(self):
+        alice = self.server.user("alice")
+        c = self.server.client(alice.token)
+
+        def link(url):
+            r = c.create_group(group_def([link_def("Api", url)]))
+            self.assertEqual(r.status, 201, r)
+            return r.json()["actionLinks"][0]["id"]
+        slow = [link(s.url + "/slow/2500/%d" % i) for i, s in enumerate(self.slow)]
+        fast = [link(self.fast.url + "/f/%d/{!actionLinkId}" % i) for i in range(10)]
+        for l in slow:
+            self.assertEqual(c.set_status(l, "PendingStatus").status, 200)
+        poll(lambda: all(s.open == 1 for s in self.slow), 20, "every slot busy")
+        for l in fast:
+            self.assertEqual(c.set_status(l, "PendingStatus").status, 200)
+        host = "http://127.0.0.1:%d" % self.fast.port
+        most = 0
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline and all(s.open == 1 for s in self.slow):
+            most = max(most, self.server.sql(
+                "SELECT count(*) FROM callouts WHERE state = 1 AND host = ?", (host,))[0][0])
+            time.sleep(0.02)
+        self.assertEqual(most, 2)  # twice --callout-per-host, not up to --callout-max
+        poll(lambda: self.server.sql("SELECT count(*) FROM executions WHERE status = 1")[0][0]
+             == 0, 30, "every callout to end")
+        self.assertEqual(sorted(r.path.rsplit("/", 1)[1][:15] for r in self.fast.take()),
+                         sorted(l[:15] for l in fast))
 
 
 if __name__ == "__main__":

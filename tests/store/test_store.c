@@ -2083,6 +2083,48 @@ static void test_callouts_start_room(void **state)
     start_expect(f, owner, now, &r5, w6, 0);
 }
 
+/* Claimed callouts given back unsent are queued again with their age, for anyone to
+ * claim; only their owner can give them back, and the owner cannot end them after. */
+static void test_callouts_release(void **state)
+{
+    struct fixture *f = *state;
+    drain_queue(f);
+    struct group g = add_group(f, 2, POLICY_ONCE_PER_USER);
+    const char *host = "https://a.example.com:443";
+    int64_t base = clock_now_ms() - HOUR_MS;
+    struct execution e[3];
+    for (size_t i = 0; i < 3; i++)
+        e[i] = enqueue(f, &g, base + (int64_t)i, host, NULL);
+    const char *owner = fresh_owner(&f->a), *other = fresh_owner(&f->a);
+    struct callout_room room = {.limit = 10, .per_host = 10};
+    const struct execution *all[] = {&e[0], &e[1], &e[2]};
+    start_expect(f, owner, clock_now_ms(), &room, all, 3);
+    struct callout_counts before = counts(f->s);
+
+    idbuf ids[2];
+    memcpy(ids[0], e[0].id, sizeof(ids[0]));
+    memcpy(ids[1], e[2].id, sizeof(ids[1]));
+    assert_err(store_callouts_release(f->s, other, ids, 2), ERR_OK);
+    assert_int_equal(counts(f->s).started, before.started);
+    assert_err(store_callouts_release(f->s, owner, ids, 2), ERR_OK);
+    struct callout_counts after = counts(f->s);
+    assert_int_equal(after.started, before.started - 2);
+    assert_int_equal(after.queued, before.queued + 2);
+
+    /* the owner can no longer end them; they go to the next claim, oldest first */
+    struct callout_end end = {.status = STATUS_SUCCESSFUL, .diagnostic = "x", .scrubbed_url = ""};
+    memcpy(end.execution_id, e[0].id, sizeof(end.execution_id));
+    assert_err(store_callouts_finish(f->s, owner, clock_now_ms(), &end, 1), ERR_OK);
+    assert_false(end.applied);
+    assert_int_equal(exec_now(f, &e[0]).status, STATUS_PENDING);
+    const struct execution *back[] = {&e[0], &e[2]};
+    start_expect(f, other, clock_now_ms(), &room, back, 2);
+    memcpy(end.execution_id, e[0].id, sizeof(end.execution_id));
+    assert_err(store_callouts_finish(f->s, other, clock_now_ms(), &end, 1), ERR_OK);
+    assert_true(end.applied);
+    assert_int_equal(exec_now(f, &e[0]).status, STATUS_SUCCESSFUL);
+}
+
 /* A queue for one destination with no room costs a claim nothing, and does not hide the
  * others behind it; with more destinations queued than a claim looks at (1,024), the
  * next claims go on from where it stopped, so every destination is served. */
@@ -4041,6 +4083,7 @@ int main(int argc, char **argv)
         T(test_callouts_cycle),
         T(test_callouts_start_room),
         T(test_callouts_race_to_start),
+        T(test_callouts_release),
         T(test_callouts_finish),
         T(test_callouts_recover),
         T(test_node_leave),

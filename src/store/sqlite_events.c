@@ -7,7 +7,13 @@
 static const char sql_since[] = "SELECT seq, group_id, link_id, scope_user_id, created_ms "
                                 "FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2";
 static const char sql_last[] = "SELECT coalesce(max(seq), 0) FROM events";
-static const char sql_trim[] = "DELETE FROM events WHERE created_ms < ?1";
+/* From the oldest up to the first event not older than ?1, never the newest: the next
+ * event is numbered after the newest there is (schema 6), so keeping it keeps numbers
+ * from going back. Events follow commit order, so the scan stops where the old ones
+ * end (an older one behind a newer one, from a skewed clock, waits for the next trim). */
+static const char sql_trim[] =
+    "DELETE FROM events WHERE seq < min(coalesce((SELECT seq FROM events WHERE created_ms >= ?1 "
+    "ORDER BY seq LIMIT 1), (SELECT max(seq) FROM events)), (SELECT max(seq) FROM events))";
 
 enum err store_events_since(struct store *s, int64_t after, size_t limit, struct arena *a,
                             struct status_event **out, size_t *n)

@@ -263,7 +263,8 @@ enum err store_events_since(struct store *s, int64_t after, size_t limit, struct
                             struct status_event **out, size_t *n);
 /* The newest event's seq (0 when there is none). */
 enum err store_events_last(struct store *s, int64_t *seq);
-/* Forgets events made before before_ms. */
+/* Forgets events made before before_ms, from the oldest on, but never the newest: the
+ * next event is numbered after it. */
 enum err store_events_trim(struct store *s, int64_t before_ms);
 
 /* The number of callouts in each state, for tests and metrics. */

@@ -31,8 +31,9 @@ extern const unsigned char sql_002_auth_epoch[];
 extern const unsigned char sql_003_callouts_by_host[];
 extern const unsigned char sql_004_definitions_epoch[];
 extern const unsigned char sql_005_executions_epoch[];
+extern const unsigned char sql_006_events_numbered_by_rowid[];
 
-enum { SCHEMA_VERSION = 5 };
+enum { SCHEMA_VERSION = 6 };
 
 #define STMT_TABLE(X)                                                                              \
     X(ST_USER_INSERT, "INSERT INTO users (id, username, name, manager_id, view_all_data, "         \
@@ -875,7 +876,8 @@ static enum err migrate(struct conn *c, struct store *s, char *why, size_t why_l
     /* each later version: its script, then the new number, in the same transaction */
     static const unsigned char *const upgrades[] = {sql_002_auth_epoch, sql_003_callouts_by_host,
                                                     sql_004_definitions_epoch,
-                                                    sql_005_executions_epoch};
+                                                    sql_005_executions_epoch,
+                                                    sql_006_events_numbered_by_rowid};
     for (; version < SCHEMA_VERSION; version++) {
         char set[64];
         snprintf(set, sizeof(set), "PRAGMA user_version=%d", version + 1);

@@ -1,8 +1,9 @@
 """A database written by an earlier version is upgraded in place when the server opens
 it, keeping its data; a newer one is refused. Schema 1 is made here by taking the later
 migrations apart (002, 004 and 005: the epochs table and its triggers; 003: the
-queued-callouts index back to its first shape) and setting the version back, which is exactly the state
-0.1.0 left a database in."""
+queued-callouts index back to its first shape; 006: the events table back to AUTOINCREMENT
+with its time index) and setting the version back, which is exactly the state 0.1.0 left
+a database in."""
 import shutil
 import sqlite3
 import subprocess
@@ -19,6 +20,20 @@ def downgrade_to_1(path):
                               "sql LIKE '%epochs%'").fetchall():
         db.execute("DROP TRIGGER %s" % name)
     db.execute("DROP TABLE epochs")  # (004's triggers went with the loop above)
+    db.execute("DROP TRIGGER executions_created")
+    db.execute("DROP TRIGGER executions_changed")
+    db.execute("ALTER TABLE events RENAME TO events_6")
+    db.execute("CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, group_id TEXT NOT NULL, "
+               "link_id TEXT NOT NULL, scope_user_id TEXT NOT NULL, created_ms INTEGER NOT NULL) "
+               "STRICT")
+    db.execute("INSERT INTO events SELECT * FROM events_6")
+    db.execute("DROP TABLE events_6")
+    db.execute("CREATE INDEX events_by_time ON events (created_ms)")
+    for verb, when in (("INSERT", ""), ("UPDATE OF status", "WHEN NEW.status <> OLD.status")):
+        db.execute("CREATE TRIGGER executions_%s AFTER %s ON executions %s BEGIN "
+                   "INSERT INTO events (group_id, link_id, scope_user_id, created_ms) VALUES "
+                   "(NEW.group_id, NEW.link_id, NEW.scope_user_id, NEW.modified_ms); END" % (
+                       "created" if verb == "INSERT" else "changed", verb, when))
     db.execute("DROP INDEX callouts_queued")
     db.execute("CREATE INDEX callouts_queued ON callouts (created_ms) WHERE state = 0")
     db.execute("PRAGMA user_version=1")
@@ -48,7 +63,7 @@ class Upgrade(harness.unittest.TestCase):
         downgrade_to_1(s.db)
 
         s.start()
-        self.assertEqual(s.sql("PRAGMA user_version"), [(5,)])
+        self.assertEqual(s.sql("PRAGMA user_version"), [(6,)])
         self.assertEqual(s.sql("SELECT definitions, executions FROM epochs"), [(0, 0)])
         (index,), = s.sql("SELECT sql FROM sqlite_master WHERE name = 'callouts_queued'")
         self.assertIn("(host, created_ms)", index)
@@ -62,6 +77,26 @@ class Upgrade(harness.unittest.TestCase):
         self.assertEqual(c.link(link).status, 200)
         s.admin("token", "revoke", t)
         self.assertEqual(c.link(link).status, 401)
+
+    def test_event_numbers_go_on_after_the_upgrade(self):
+        """Every event trimmed before the upgrade: the next one is still numbered after
+        the last one handed out, so a stream resuming with its Last-Event-ID misses
+        nothing."""
+        s = self.server.start()
+        alice = s.user("alice")
+        r = alice.create_group(group_def([link_def("Ui", "https://example.com/x")]))
+        link = r.json()["actionLinks"][0]["id"]
+        s.stop()
+        downgrade_to_1(s.db)
+        db = sqlite3.connect(s.db)
+        db.execute("DELETE FROM events")
+        db.execute("INSERT OR REPLACE INTO sqlite_sequence (name, seq) VALUES ('events', 5000)")
+        db.commit()
+        db.close()
+        s.start()
+        self.assertEqual(alice.set_status(link, "SuccessfulStatus").status, 200)
+        (seq,), = s.sql("SELECT max(seq) FROM events WHERE group_id <> ''")
+        self.assertGreater(seq, 5000)
 
     def test_newer_schema_is_refused(self):
         s = self.server.start()

@@ -1,5 +1,5 @@
 /* The SQLite backend of the status events of store.h. The rows are written by triggers
- * on executions (migrations/001_init.sql). */
+ * on executions (migrations/001_init.sql; numbered by row since 006). */
 #include "store/sqlite_internal.h"
 
 #include <string.h>
@@ -7,13 +7,14 @@
 static const char sql_since[] = "SELECT seq, group_id, link_id, scope_user_id, created_ms "
                                 "FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2";
 static const char sql_last[] = "SELECT coalesce(max(seq), 0) FROM events";
-/* From the oldest up to the first event not older than ?1, never the newest: the next
- * event is numbered after the newest there is (schema 6), so keeping it keeps numbers
- * from going back. Events follow commit order, so the scan stops where the old ones
- * end (an older one behind a newer one, from a skewed clock, waits for the next trim). */
+/* From the oldest up to the first event made from ?1 on (events follow commit order, so
+ * the scan stops where the old ones end); the newest stays whatever the cut (a trigger,
+ * schema 6), so numbers never go back. An event made more than a day after the cut, by
+ * a clock far ahead, counts as old: it would stop every trim until its date. An older
+ * one behind a younger one (a skew between nodes) waits for a later trim. */
 static const char sql_trim[] =
-    "DELETE FROM events WHERE seq < min(coalesce((SELECT seq FROM events WHERE created_ms >= ?1 "
-    "ORDER BY seq LIMIT 1), (SELECT max(seq) FROM events)), (SELECT max(seq) FROM events))";
+    "DELETE FROM events WHERE seq < coalesce((SELECT seq FROM events WHERE created_ms >= ?1 "
+    "AND created_ms <= ?1 + 86400000 ORDER BY seq LIMIT 1), (SELECT max(seq) FROM events))";
 
 enum err store_events_since(struct store *s, int64_t after, size_t limit, struct arena *a,
                             struct status_event **out, size_t *n)

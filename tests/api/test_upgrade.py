@@ -64,6 +64,11 @@ class Upgrade(harness.unittest.TestCase):
 
         s.start()
         self.assertEqual(s.sql("PRAGMA user_version"), [(6,)])
+        # events as a fresh store has them: numbered by row, no time index
+        (events,), = s.sql("SELECT sql FROM sqlite_master WHERE name = 'events'")
+        self.assertNotIn("AUTOINCREMENT", events)
+        self.assertEqual(s.sql("SELECT count(*) FROM sqlite_master WHERE name = "
+                               "'events_by_time'"), [(0,)])
         self.assertEqual(s.sql("SELECT definitions, executions FROM epochs"), [(0, 0)])
         (index,), = s.sql("SELECT sql FROM sqlite_master WHERE name = 'callouts_queued'")
         self.assertIn("(host, created_ms)", index)
@@ -90,13 +95,22 @@ class Upgrade(harness.unittest.TestCase):
         downgrade_to_1(s.db)
         db = sqlite3.connect(s.db)
         db.execute("DELETE FROM events")
-        db.execute("INSERT OR REPLACE INTO sqlite_sequence (name, seq) VALUES ('events', 5000)")
+        db.execute("DELETE FROM sqlite_sequence WHERE name = 'events'")
+        db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('events', 5000)")
         db.commit()
         db.close()
         s.start()
         self.assertEqual(alice.set_status(link, "SuccessfulStatus").status, 200)
         (seq,), = s.sql("SELECT max(seq) FROM events WHERE group_id <> ''")
         self.assertGreater(seq, 5000)
+        # whoever deletes events (an older server still running, a hand), the newest
+        # stays, and numbering goes on after it
+        s.sql("DELETE FROM events")
+        self.assertEqual(s.sql("SELECT seq FROM events"), [(seq,)])
+        r2 = alice.create_group(group_def([link_def("Ui", "https://example.com/y")]))
+        link2 = r2.json()["actionLinks"][0]["id"]
+        self.assertEqual(alice.set_status(link2, "SuccessfulStatus").status, 200)
+        self.assertEqual(s.sql("SELECT max(seq) FROM events"), [(seq + 1,)])
 
     def test_newer_schema_is_refused(self):
         s = self.server.start()

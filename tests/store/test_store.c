@@ -2750,6 +2750,35 @@ static void test_events(void **state)
     assert_int_equal(events_last(f->s), page[0].seq);
 }
 
+/* The trim goes from the oldest on and stops at the first event of the kept window; one
+ * dated far ahead (a clock running fast) does not stop it; the newest always stays. */
+static void test_events_trim(void **state)
+{
+    struct fixture *f = *state;
+    struct group g = add_group(f, 3, POLICY_ONCE_PER_USER);
+    struct user u = add_user(f, NULL);
+    int64_t t = clock_now_ms() - 3 * HOUR_MS, last0 = events_last(f->s);
+    const int64_t made[] = {t, clock_now_ms() + 30 * 24 * (int64_t)HOUR_MS, t + 1};
+    struct execution e[3];
+    for (int i = 0; i < 3; i++) {
+        char scope[ID_LEN + 1];
+        id_new(ID_USER, scope);
+        e[i] = make_exec(&g, (size_t)i, arena_strdup(&f->a, scope), u.id, STATUS_PENDING);
+        e[i].created_ms = e[i].modified_ms = made[i];
+        assert_err(store_execution_create(f->s, &e[i], NULL, NULL), ERR_OK);
+    }
+    assert_err(store_events_trim(f->s, t + 100), ERR_OK);
+    struct status_event *ev;
+    size_t n;
+    assert_err(store_events_since(f->s, last0, QUEUE_ROOM, &f->a, &ev, &n), ERR_OK);
+    assert_int_equal(n, 1); /* the newest, though old */
+    assert_event(&ev[0], &e[2], t + 1);
+    int64_t newest = ev[0].seq;
+    /* nothing old left but the newest: a trim changes nothing */
+    assert_err(store_events_trim(f->s, clock_now_ms()), ERR_OK);
+    assert_int_equal(events_last(f->s), newest);
+}
+
 /* ======================================================================================
  * OAuth
  * ====================================================================================== */
@@ -4093,6 +4122,7 @@ int main(int argc, char **argv)
         T(test_async_expire),
         T(test_execution_create_with_callback_token),
         T(test_events),
+        T(test_events_trim),
         T(test_empty_answers_are_null),
         T(test_app_by_client_id),
         T(test_web_app_exists),

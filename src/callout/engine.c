@@ -126,12 +126,22 @@ static struct curl_slist *add_header(struct curl_slist *l, struct arena *a, cons
     return n ? n : l;
 }
 
+/* A job that could not be started, reported as failed (its slot must come back) and
+ * freed. */
+static void fail_unstarted(struct engine *e, struct engine_job *job)
+{
+    struct engine_result r = {job->execution_id, job->user, ENGINE_FAILED, 0, 0,
+                              "out of memory", ""};
+    e->done(e->ctx, &r);
+    arena_cleanup(&job->arena);
+    free(job);
+}
+
 static void start(struct engine *e, struct engine_job *job)
 {
     struct xfer *x = calloc(1, sizeof(*x));
     if (!x) {
-        arena_cleanup(&job->arena);
-        free(job);
+        fail_unstarted(e, job);
         return;
     }
     x->e = e;
@@ -367,8 +377,7 @@ void engine_submit(struct engine *e, struct engine_job *job)
 {
     struct inbox_item *it = malloc(sizeof(*it));
     if (!it) {
-        arena_cleanup(&job->arena);
-        free(job);
+        fail_unstarted(e, job);
         return;
     }
     it->job = job;

@@ -41,7 +41,9 @@ struct engine_result {
     const char *scrubbed_url; /* scheme://host[:port]/path */
 };
 
-/* Called on the engine's thread when a job ends; the result lives until it returns. */
+/* Called when a job ends, on the engine's thread — or on engine_submit's caller's, when
+ * there was no memory to queue the job (it fails as "out of memory"): every submitted
+ * job ends exactly once. The result lives until it returns; no engine lock is held. */
 typedef void (*engine_done_cb)(void *ctx, const struct engine_result *r);
 
 struct engine_opts {

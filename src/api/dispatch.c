@@ -4,9 +4,11 @@
  *
  * A claim takes up to twice the room there is: what fits is sent, the rest waits in
  * `ready`, already started in the store. When a transfer ends, the engine's thread
- * sends the next ready callout to that destination at once, without waiting for the
- * dispatcher to record the result and claim again (a commit): with a slot idle for a
- * commit on every callout, S3 was bound by the slots' round trips, not by CPU. */
+ * sends the oldest ready callout that now has room (usually one to the same
+ * destination) at once, without waiting for the dispatcher to record the result and
+ * claim again (a commit): with a slot idle for a commit on every callout, S3 was bound
+ * by the slots' round trips, not by CPU. None is sent while the heartbeat is late; each
+ * round ends by sending every ready one that has room. */
 #include "api/dispatch.h"
 
 #include "auth/token.h"
@@ -74,6 +76,8 @@ struct dispatch {
     struct ready_item *ready_head, *ready_tail;
 
     _Atomic int64_t last_beat_ms; /* this node's last heartbeat written */
+    idbuf *unreleased; /* claimed, never sent, not yet given back (dispatcher thread) */
+    size_t n_unreleased;
 
     /* metrics, read by /metrics from any thread */
     _Atomic uint64_t m_started, m_finished[OUT__COUNT], m_in_flight;
@@ -166,7 +170,10 @@ static void job_drop(struct engine_job *job)
     free(job);
 }
 
-/* Gives every ready callout back to the queue, unsent (a stop, or a late heartbeat). */
+/* Gives every ready callout back to the queue, unsent (a stop, or a late heartbeat),
+ * with those an earlier try could not give back. Their jobs are dropped at once (they
+ * are never sent); their ids stay in `unreleased`, retried each round, until the store
+ * has them queued again. */
 static void release_ready(struct dispatch *d)
 {
     pthread_mutex_lock(&d->mu);
@@ -177,26 +184,27 @@ static void release_ready(struct dispatch *d)
     for (size_t i = 0; i < d->n_hosts; i++)
         d->hosts[i].ready = 0;
     pthread_mutex_unlock(&d->mu);
-    if (!n)
+    if (!n && !d->n_unreleased)
         return;
-    idbuf *ids = calloc(n, sizeof(*ids));
+    idbuf *ids = realloc(d->unreleased, (d->n_unreleased + n) * sizeof(*ids));
     if (!ids)
         abort();
-    size_t i = 0;
-    for (struct ready_item *it = list, *next; it; it = next, i++) {
+    d->unreleased = ids;
+    for (struct ready_item *it = list, *next; it; it = next) {
         next = it->next;
-        memcpy(ids[i], it->job->execution_id, sizeof(ids[i]));
+        memcpy(ids[d->n_unreleased++], it->job->execution_id, sizeof(ids[0]));
         job_drop(it->job);
         free(it);
     }
-    enum err r = ERR_UNAVAILABLE;
-    for (int attempt = 0; attempt < RETRIES && r != ERR_OK; attempt++)
-        r = store_callouts_release(d->store, d->owner, ids, n);
-    if (r != ERR_OK)
-        log_error("could not give %zu claimed callouts back to the queue (%s): they fail as "
-                  "interrupted once this node is taken for stopped",
-                  n, err_code(r));
-    free(ids);
+    enum err r = store_callouts_release(d->store, d->owner, ids, d->n_unreleased);
+    if (r != ERR_OK) {
+        log_error("could not give %zu claimed callouts back to the queue (%s); trying again",
+                  d->n_unreleased, err_code(r));
+        return;
+    }
+    free(d->unreleased);
+    d->unreleased = NULL;
+    d->n_unreleased = 0;
 }
 
 static void send_job(struct dispatch *d, struct engine_job *job)
@@ -204,6 +212,21 @@ static void send_job(struct dispatch *d, struct engine_job *job)
     atomic_fetch_add(&d->m_started, 1);
     atomic_fetch_add(&d->m_in_flight, 1);
     engine_submit(d->engine, job);
+}
+
+/* Sends every ready callout that has room now. Each round ends with it, so none waits
+ * for a transfer's end that will not come (nothing in flight to its destination after
+ * a late heartbeat held them back). */
+static void send_ready(struct dispatch *d)
+{
+    for (;;) {
+        pthread_mutex_lock(&d->mu);
+        struct engine_job *job = next_ready(d);
+        pthread_mutex_unlock(&d->mu);
+        if (!job)
+            return;
+        send_job(d, job);
+    }
 }
 
 /* The engine's thread: the exchange is over, so its slot is free, and the next ready
@@ -362,7 +385,7 @@ static size_t room_left(size_t used, size_t limit)
 static bool run_round(struct dispatch *d, struct done_item *done)
 {
     bool fresh = beat_fresh(d);
-    if (!fresh)
+    if (!fresh || d->n_unreleased)
         release_ready(d);
     size_t n_ends;
     struct callout_end *ends = ends_of(d, done, &n_ends);
@@ -412,7 +435,6 @@ static bool run_round(struct dispatch *d, struct done_item *done)
     for (size_t i = 0; i < n; i++)
         jobs[i] = job_for(d, &calls[i]);
     /* behind the ready ones, oldest first; then whatever has room is sent */
-    size_t n_send = 0;
     pthread_mutex_lock(&d->mu);
     for (size_t i = 0; i < n; i++) {
         struct ready_item *it = calloc(1, sizeof(*it));
@@ -427,12 +449,12 @@ static bool run_round(struct dispatch *d, struct done_item *done)
         host_slot(d, calls[i].host)->ready++;
         d->n_ready++;
     }
-    for (struct engine_job *j; n_send < n && (j = next_ready(d));)
-        jobs[n_send++] = j;
     pthread_mutex_unlock(&d->mu);
-    for (size_t i = 0; i < n_send; i++)
-        send_job(d, jobs[i]);
     free(jobs);
+    /* the claim took long enough for the heartbeat to be late: none of these may go */
+    if (!beat_fresh(d))
+        release_ready(d);
+    send_ready(d);
     bool full = n > 0 && n == room.limit;
     arena_cleanup(&a);
     free(hosts);
@@ -609,6 +631,11 @@ void dispatch_free(struct dispatch *d)
     pthread_mutex_unlock(&d->mu);
     pthread_join(d->thread, NULL);
     engine_free(d->engine);
+    if (d->n_unreleased)
+        log_warn("%zu claimed callouts could not be given back to the queue: they fail as "
+                 "interrupted, as this node has left",
+                 d->n_unreleased);
+    free(d->unreleased);
     for (size_t i = 0; i < d->n_hosts; i++)
         free(d->hosts[i].host);
     free(d->hosts);

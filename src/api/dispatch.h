@@ -27,7 +27,8 @@ struct dispatch *dispatch_new(struct store *s, const struct dispatch_opts *o, ch
 void dispatch_notify(struct dispatch *d);
 /* Appends the Prometheus text of the callout metrics. Thread-safe. */
 void dispatch_metrics(struct dispatch *d, struct buf *out);
-/* Stops claiming, lets the callouts under way finish and records them, then stops. */
+/* Stops claiming, gives the callouts claimed ahead back to the queue unsent, lets the
+ * callouts under way finish and records them, then stops. */
 void dispatch_free(struct dispatch *d);
 
 #endif

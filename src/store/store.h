@@ -199,7 +199,8 @@ enum err store_feed_page(struct store *s, int64_t before_ms, const char *before_
                          size_t limit, struct arena *a, struct feed_item **out, size_t *n);
 
 /* ---- the callout queue (SPEC 7.1). A node marks a callout started, durably, before it
- * sends it, and a started callout is never handed out again: at most once. ---- */
+ * sends it, and a started callout is never handed out again unless the node that
+ * started it gives it back unsent (store_callouts_release): at most once. ---- */
 
 /* Room for more callouts: at most `limit` in all, and for each host listed in `hosts`
  * at most the room given beside it; any other host gets `per_host`. */

@@ -7,7 +7,8 @@ records every request it receives and answers according to the path:
   /redirect[/...]        answers 302 with a Location header
   anything else          answers 200 with the body "ok"
 
-The sink can also hold every answer for `delay` seconds (the slow host of the tests).
+The sink can also hold every answer for `delay` seconds (the slow host of the tests), or
+until the test sets `hold` (a threading.Event) when it is one.
 """
 import http.server
 import socket
@@ -36,6 +37,7 @@ class Sink:
         self.max_open = 0  # the most there ever were at once
         self.lock = threading.Lock()
         self.delay = delay
+        self.hold = None
         self.received = threading.Condition(self.lock)
         sink = self
 
@@ -72,6 +74,8 @@ class Sink:
                 parts = self.path.split("?")[0].strip("/").split("/")
                 if sink.delay:
                     time.sleep(sink.delay)
+                if sink.hold is not None:
+                    sink.hold.wait(60)
                 if parts[0] == "close":
                     self.uncount()
                     self.close_connection = True

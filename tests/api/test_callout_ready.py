@@ -10,6 +10,7 @@ soon as a slot frees. These tests hold the limits and the stop to that:
 - with every slot busy elsewhere, a destination holds at most twice its own limit.
 """
 import concurrent.futures
+import threading
 import time
 
 import harness
@@ -71,7 +72,7 @@ class ClaimedAhead(harness.ServerTest):
         alice = self.server.user("alice")
         self.sink.take()
         self.sink.max_open = 0
-        links = self.make(alice, 24, "/slow/60")
+        links = self.make(alice, 24, "/slow/200")
         self.patch(alice, links)
         # some are claimed and waiting for a slot while two are at the sink
         seen = poll(lambda: metrics(self.server)["actionlinks_callouts_ready"] > 0, 20,
@@ -88,28 +89,46 @@ class ClaimedAhead(harness.ServerTest):
     def test_stop_gives_claimed_ones_back(self):
         alice = self.server.user("bob")
         self.sink.take()
-        links = self.make(alice, 12, "/slow/1500")
-        self.patch(alice, links)
-        poll(lambda: metrics(self.server)["actionlinks_callouts_ready"] == PER_HOST, 20,
-             "callouts claimed ahead")
-        claimed = {r[0] for r in self.server.sql(
-            "SELECT e.link_id FROM callouts c JOIN executions e ON e.id = c.execution_id "
-            "WHERE c.state = 1")}
-        at_sink = {r.path.rsplit("/", 1)[1][:15] for r in self.sink.requests}
-        self.assertEqual(len(claimed), 2 * PER_HOST)
-        self.assertEqual(len(at_sink), PER_HOST)
-        self.server.stop()
-        # those at the sink were answered and recorded; those claimed ahead went back to
-        # the queue unsent; nothing is left started, nothing failed as interrupted
+        hold = self.sink.hold = threading.Event()
+        try:
+            links = self.make(alice, 12, "/held")
+            self.patch(alice, links)
+            # two at the sink, held there; two claimed ahead, waiting for a slot
+            poll(lambda: self.sink.open == PER_HOST and
+                 metrics(self.server)["actionlinks_callouts_ready"] == PER_HOST, 30,
+                 "two callouts at the sink and two claimed ahead")
+            claimed = {r[0] for r in self.server.sql(
+                "SELECT e.link_id FROM callouts c JOIN executions e ON e.id = c.execution_id "
+                "WHERE c.state = 1")}
+            at_sink = {r.path.rsplit("/", 1)[1][:15] for r in self.sink.requests}
+            self.assertEqual(len(claimed), 2 * PER_HOST)
+            self.assertEqual(len(at_sink), PER_HOST)
+            ahead = claimed - at_sink
+
+            def given_back():
+                return self.server.sql(
+                    "SELECT count(*) FROM callouts c JOIN executions e ON "
+                    "e.id = c.execution_id WHERE c.state = 0 AND c.owner IS NULL AND "
+                    "e.link_id IN (%s)" % ",".join("'%s'" % l for l in ahead))[0][0] == PER_HOST
+
+            def answer_once_given_back():
+                # the sink answers only once the stopping server gave the claimed-ahead
+                # ones back, so none of them can have been sent in between
+                poll(given_back, 30, "the claimed-ahead callouts back in the queue")
+                hold.set()
+            helper = threading.Thread(target=answer_once_given_back, daemon=True)
+            helper.start()
+            self.server.stop()
+            helper.join(35)
+        finally:
+            hold.set()
+            self.sink.hold = None
+        # those at the sink were answered and recorded; the others are queued, nothing
+        # is left started, nothing failed as interrupted
         sent = [r.path.rsplit("/", 1)[1][:15] for r in self.sink.take()]
         self.assertEqual(sorted(sent), sorted(at_sink))
         self.assertEqual(self.statuses(links), {2: PER_HOST, 1: len(links) - PER_HOST})
         self.assertEqual(self.server.sql("SELECT count(*) FROM callouts WHERE state = 1")[0][0], 0)
-        back = self.server.sql(
-            "SELECT count(*) FROM callouts c JOIN executions e ON e.id = c.execution_id "
-            "WHERE c.state = 0 AND c.owner IS NULL AND e.link_id IN (%s)" %
-            ",".join("'%s'" % l for l in claimed - at_sink))[0][0]
-        self.assertEqual(back, PER_HOST)
 
         self.server.start()
         poll(lambda: self.statuses(links) == {2: len(links)}, 60, "the rest to be sent")
@@ -142,7 +161,11 @@ class AheadBound(harness.ServerTest):
             r = c.create_group(group_def([link_def("Api", url)]))
             self.assertEqual(r.status, 201, r)
             return r.json()["actionLinks"][0]["id"]
-        slow = [link(s.url + "/slow/2500/%d" % i) for i, s in enumerate(self.slow)]
+        hold = threading.Event()
+        for s in self.slow:
+            s.hold = hold
+        self.addCleanup(hold.set)
+        slow = [link(s.url + "/held/%d" % i) for i, s in enumerate(self.slow)]
         fast = [link(self.fast.url + "/f/%d/{!actionLinkId}" % i) for i in range(10)]
         for l in slow:
             self.assertEqual(c.set_status(l, "PendingStatus").status, 200)
@@ -150,13 +173,18 @@ class AheadBound(harness.ServerTest):
         for l in fast:
             self.assertEqual(c.set_status(l, "PendingStatus").status, 200)
         host = "http://127.0.0.1:%d" % self.fast.port
-        most = 0
+        # every slot stays busy (the slow sinks hold their answers) while it claims
+        poll(lambda: self.server.sql("SELECT count(*) FROM callouts WHERE state = 1 AND "
+                                     "host = ?", (host,))[0][0] == 2, 20, "two claimed ahead")
         deadline = time.monotonic() + 1.0
-        while time.monotonic() < deadline and all(s.open == 1 for s in self.slow):
+        most = 0
+        while time.monotonic() < deadline:
             most = max(most, self.server.sql(
                 "SELECT count(*) FROM callouts WHERE state = 1 AND host = ?", (host,))[0][0])
             time.sleep(0.02)
+        self.assertTrue(all(s.open == 1 for s in self.slow))
         self.assertEqual(most, 2)  # twice --callout-per-host, not up to --callout-max
+        hold.set()
         poll(lambda: self.server.sql("SELECT count(*) FROM executions WHERE status = 1")[0][0]
              == 0, 30, "every callout to end")
         self.assertEqual(sorted(r.path.rsplit("/", 1)[1][:15] for r in self.fast.take()),

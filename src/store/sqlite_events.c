@@ -13,8 +13,18 @@ static const char sql_last[] = "SELECT coalesce(max(seq), 0) FROM events";
  * a clock far ahead, counts as old: it would stop every trim until its date. An older
  * one behind a younger one (a skew between nodes) waits for a later trim. */
 static const char sql_trim[] =
-    "DELETE FROM events WHERE seq < coalesce((SELECT seq FROM events WHERE created_ms >= ?1 "
-    "AND created_ms <= ?1 + 86400000 ORDER BY seq LIMIT 1), (SELECT max(seq) FROM events))";
+    "DELETE FROM events WHERE seq < min((SELECT min(seq) FROM events) + ?2, "
+    "coalesce((SELECT seq FROM events WHERE created_ms >= ?1 AND created_ms <= ?1 + 86400000 "
+    "ORDER BY seq LIMIT 1), (SELECT max(seq) FROM events)))";
+
+/* Events removed per write: a trim after hours of heavy traffic removes millions, and
+ * the writer keeps what one write changes in memory (its savepoint journal). */
+enum { TRIM_CHUNK = 20000 };
+
+struct trim_arg {
+    int64_t before_ms;
+    int64_t removed;
+};
 
 enum err store_events_since(struct store *s, int64_t after, size_t limit, struct arena *a,
                             struct status_event **out, size_t *n)
@@ -56,14 +66,25 @@ enum err store_events_last(struct store *s, int64_t *seq)
 
 static enum err w_trim(struct conn *c, const void *arg)
 {
+    struct trim_arg *x = (struct trim_arg *)arg;
     sqlite3_stmt *st = sq_prepare(c, sql_trim);
     if (!st)
         return ERR_UNAVAILABLE;
-    sqlite3_bind_int64(st, 1, *(const int64_t *)arg);
-    return sq_step_done(c, st);
+    sqlite3_bind_int64(st, 1, x->before_ms);
+    sqlite3_bind_int64(st, 2, TRIM_CHUNK);
+    enum err r = sq_step_done(c, st);
+    x->removed = r == ERR_OK ? sqlite3_changes(c->db) : 0;
+    return r;
 }
 
 enum err store_events_trim(struct store *s, int64_t before_ms)
 {
-    return sq_submit(s, w_trim, &before_ms);
+    /* a chunk at a time, from the oldest: each is its own write, so the others queued
+     * meanwhile are not held up behind one long delete */
+    struct trim_arg x = {before_ms, 0};
+    enum err r;
+    do
+        r = sq_submit(s, w_trim, &x);
+    while (r == ERR_OK && x.removed > 0);
+    return r;
 }

@@ -7,6 +7,7 @@ a database in."""
 import shutil
 import sqlite3
 import subprocess
+import time
 
 import harness
 from harness import group_def, link_def
@@ -111,6 +112,24 @@ class Upgrade(harness.unittest.TestCase):
         link2 = r2.json()["actionLinks"][0]["id"]
         self.assertEqual(alice.set_status(link2, "SuccessfulStatus").status, 200)
         self.assertEqual(s.sql("SELECT max(seq) FROM events"), [(seq + 1,)])
+
+    def test_old_events_trimmed_at_start_in_chunks(self):
+        """Events past the two hours are trimmed when the server starts, a chunk of
+        20,000 at a time (each its own write), down to the recent ones; the newest old
+        one stays when none is recent."""
+        s = self.server.start()
+        s.stop()
+        old = int(time.time() * 1000) - 3 * 3600 * 1000
+        db = sqlite3.connect(s.db)
+        db.executemany("INSERT INTO events (group_id, link_id, scope_user_id, created_ms) "
+                       "VALUES ('g', 'l', '', ?)", ((old + i,) for i in range(50001)))
+        db.commit()
+        (newest,), = db.execute("SELECT max(seq) FROM events").fetchall()
+        db.close()
+        s.start()
+        harness.wait_until(lambda: s.sql("SELECT count(*) FROM events") == [(1,)], 30,
+                           "the old events to be trimmed")
+        self.assertEqual(s.sql("SELECT seq FROM events"), [(newest,)])
 
     def test_newer_schema_is_refused(self):
         s = self.server.start()

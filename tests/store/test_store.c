@@ -6,7 +6,9 @@
  * The backend decides one thing: how a test's location string is made (location_for).
  * Cases never assume an empty database (callout counts are compared before and after,
  * names are made from fresh ids), so a backend whose tests share one database, as a
- * PostgreSQL server may, runs them unchanged.
+ * PostgreSQL server may, runs them unchanged — except the two that trim events
+ * (test_events, test_events_trim): a trim stops at the first recent event, so theirs
+ * must be the store's oldest; such a backend gives those two a database of their own.
  *
  * The concurrency cases start their threads on a barrier so that the calls really
  * overlap; threads only record results, and the main thread asserts on them (cmocka's

@@ -76,7 +76,7 @@ struct dispatch {
     struct ready_item *ready_head, *ready_tail;
 
     _Atomic int64_t last_beat_ms; /* this node's last heartbeat written */
-    idbuf *unreleased; /* claimed, never sent, not yet given back (dispatcher thread) */
+    idbuf *unreleased;            /* claimed, never sent, not yet given back (dispatcher thread) */
     size_t n_unreleased;
 
     /* metrics, read by /metrics from any thread */

@@ -127,12 +127,16 @@ static struct curl_slist *add_header(struct curl_slist *l, struct arena *a, cons
 }
 
 /* A job that could not be started, reported as failed (its slot must come back) and
- * freed. */
-static void fail_unstarted(struct engine *e, struct engine_job *job)
+ * freed, with x when there is one. */
+static void fail_unstarted(struct engine *e, struct engine_job *job, struct xfer *x,
+                           const char *why)
 {
-    struct engine_result r = {job->execution_id, job->user, ENGINE_FAILED, 0, 0,
-                              "out of memory", ""};
+    struct engine_result r = {job->execution_id, job->user, ENGINE_FAILED, 0, 0, why, ""};
     e->done(e->ctx, &r);
+    if (x) {
+        xfer_free(x); /* with the job */
+        return;
+    }
     arena_cleanup(&job->arena);
     free(job);
 }
@@ -141,7 +145,7 @@ static void start(struct engine *e, struct engine_job *job)
 {
     struct xfer *x = calloc(1, sizeof(*x));
     if (!x) {
-        fail_unstarted(e, job);
+        fail_unstarted(e, job, NULL, "out of memory");
         return;
     }
     x->e = e;
@@ -149,10 +153,7 @@ static void start(struct engine *e, struct engine_job *job)
     buf_init(&x->answer, e->opts.max_response);
     CURL *h = x->easy = curl_easy_init();
     if (!h) {
-        struct engine_result r = {job->execution_id, job->user, ENGINE_FAILED, 0, 0,
-                                  "out of memory",   ""};
-        e->done(e->ctx, &r);
-        xfer_free(x);
+        fail_unstarted(e, job, x, "out of memory");
         return;
     }
     struct arena *a = &job->arena;
@@ -214,12 +215,8 @@ static void start(struct engine *e, struct engine_job *job)
     x->headers = l;
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, l);
 
-    if (curl_multi_add_handle(e->multi, h) != CURLM_OK) {
-        struct engine_result r = {
-            job->execution_id, job->user, ENGINE_FAILED, 0, 0, "could not start the request", ""};
-        e->done(e->ctx, &r);
-        xfer_free(x);
-    }
+    if (curl_multi_add_handle(e->multi, h) != CURLM_OK)
+        fail_unstarted(e, job, x, "could not start the request");
 }
 
 /* Refused by the policy: every address tried was refused, none was opened. */
@@ -377,7 +374,7 @@ void engine_submit(struct engine *e, struct engine_job *job)
 {
     struct inbox_item *it = malloc(sizeof(*it));
     if (!it) {
-        fail_unstarted(e, job);
+        fail_unstarted(e, job, NULL, "out of memory");
         return;
     }
     it->job = job;

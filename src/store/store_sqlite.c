@@ -116,8 +116,8 @@ enum { SCHEMA_VERSION = 6 };
     X(ST_CALLOUT_DONE, "UPDATE callouts SET state = 2, finished_ms = ?3, url = ?4, "               \
                        "headers = '[]', body = NULL WHERE execution_id = ?1 AND state = 1 "        \
                        "AND owner = ?2")                                                           \
-    X(ST_CALLOUT_RELEASE, "UPDATE callouts SET state = 0, owner = NULL, started_ms = NULL "         \
-                          "WHERE execution_id = ?1 AND state = 1 AND owner = ?2")                \
+    X(ST_CALLOUT_RELEASE, "UPDATE callouts SET state = 0, owner = NULL, started_ms = NULL "        \
+                          "WHERE execution_id = ?1 AND state = 1 AND owner = ?2")                  \
     X(ST_EXEC_FINISH, "UPDATE executions SET status = ?2, diagnostic = ?3, modified_ms = ?4 "      \
                       "WHERE id = ?1 AND status = 1")                                              \
     X(ST_NODE_BEAT, "INSERT INTO nodes (id, heartbeat_ms) VALUES (?1, ?2) ON CONFLICT (id) "       \
@@ -874,10 +874,9 @@ static enum err migrate(struct conn *c, struct store *s, char *why, size_t why_l
         return ERR_UNAVAILABLE;
     }
     /* each later version: its script, then the new number, in the same transaction */
-    static const unsigned char *const upgrades[] = {sql_002_auth_epoch, sql_003_callouts_by_host,
-                                                    sql_004_definitions_epoch,
-                                                    sql_005_executions_epoch,
-                                                    sql_006_events_numbered_by_rowid};
+    static const unsigned char *const upgrades[] = {
+        sql_002_auth_epoch, sql_003_callouts_by_host, sql_004_definitions_epoch,
+        sql_005_executions_epoch, sql_006_events_numbered_by_rowid};
     for (; version < SCHEMA_VERSION; version++) {
         char set[64];
         snprintf(set, sizeof(set), "PRAGMA user_version=%d", version + 1);

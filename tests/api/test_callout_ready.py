@@ -10,6 +10,7 @@ soon as a slot frees. These tests hold the limits and the stop to that:
 - with every slot busy elsewhere, a destination holds at most twice its own limit.
 """
 import concurrent.futures
+import sqlite3
 import threading
 import time
 
@@ -134,6 +135,37 @@ class ClaimedAhead(harness.ServerTest):
         poll(lambda: self.statuses(links) == {2: len(links)}, 60, "the rest to be sent")
         sent += [r.path.rsplit("/", 1)[1][:15] for r in self.sink.take()]
         self.assertEqual(sorted(sent), sorted(l[:15] for l in links))
+
+
+    def test_nothing_sent_while_the_heartbeat_is_late(self):
+        """Another process holds the database's write lock, so this node cannot beat
+        its heart: once its beat is late, a claimed-ahead callout is not sent even when
+        a slot frees (another node may be failing it as interrupted); it goes once the
+        beat is written again."""
+        alice = self.server.user("carol")
+        self.sink.take()
+        hold = self.sink.hold = threading.Event()
+        self.addCleanup(hold.set)
+        links = self.make(alice, 2 * PER_HOST, "/held")
+        self.patch(alice, links)
+        poll(lambda: self.sink.open == PER_HOST and
+             metrics(self.server)["actionlinks_callouts_ready"] == PER_HOST, 30,
+             "two callouts at the sink and two claimed ahead")
+        db = sqlite3.connect(self.server.db, timeout=30, isolation_level=None)
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            time.sleep(3.6)  # the beat (every second) is now over 2.5 s late
+            hold.set()       # both slots free; the ready ones must stay
+            poll(lambda: self.sink.open == 0, 10, "the held answers to go")
+            time.sleep(0.5)
+            self.assertEqual(len(self.sink.requests), PER_HOST)
+        finally:
+            db.execute("ROLLBACK")
+            db.close()
+            self.sink.hold = None
+        poll(lambda: self.statuses(links) == {2: len(links)}, 30, "the rest to be sent")
+        got = [r.path.rsplit("/", 1)[1][:15] for r in self.sink.take()]
+        self.assertEqual(sorted(got), sorted(l[:15] for l in links))
 
 
 class AheadBound(harness.ServerTest):

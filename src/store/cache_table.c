@@ -25,14 +25,21 @@ bool ct_init(struct cache_table *t, size_t budget, size_t entry_size,
     return ok;
 }
 
-/* Empties sh (its lock held); its entries, linked by `newer`. */
+/* Empties sh (its lock held); its entries, linked by `newer`. A shard with few entries
+ * clears just their buckets: the executions' cache is emptied on every commit that
+ * changes an execution, and zeroing all its buckets each time (half a MiB) cost S3 more
+ * than the cache saved. */
 static struct ct_entry *detach(struct ct_shard *sh)
 {
     struct ct_entry *all = sh->oldest;
+    if (sh->buckets && sh->entries * 8 < sh->mask + 1) {
+        for (struct ct_entry *e = all; e; e = e->newer)
+            sh->buckets[(ct_hash(e->key) / CT_SHARDS) & sh->mask] = NULL;
+    } else if (sh->buckets) {
+        memset(sh->buckets, 0, (sh->mask + 1) * sizeof(*sh->buckets));
+    }
     sh->oldest = sh->newest = NULL;
     sh->entries = sh->bytes = 0;
-    if (sh->buckets)
-        memset(sh->buckets, 0, (sh->mask + 1) * sizeof(*sh->buckets));
     return all;
 }
 

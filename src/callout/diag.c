@@ -137,10 +137,16 @@ static void escape_excerpt(struct buf *b, const char *body, size_t len)
 char *diag_answered(struct arena *a, const char *verb, const char *url, long code, int64_t ms,
                     const char *body, size_t body_len)
 {
+    return diag_answered_shown(a, verb, diag_url(a, url), code, ms, body, body_len);
+}
+
+char *diag_answered_shown(struct arena *a, const char *verb, const char *shown, long code,
+                          int64_t ms, const char *body, size_t body_len)
+{
     struct buf b;
     buf_init(&b, 0);
     const char *reason = diag_reason(code);
-    buf_printf(&b, "%s %s -> HTTP %ld%s%s in %lld ms; response: ", verb, diag_url(a, url), code,
+    buf_printf(&b, "%s %s -> HTTP %ld%s%s in %lld ms; response: ", verb, shown, code,
                reason ? " " : "", reason ? reason : "", (long long)ms);
     escape_excerpt(&b, body ? body : "", body ? body_len : 0);
     char *out = arena_strndup(a, b.data, b.len);
@@ -150,6 +156,11 @@ char *diag_answered(struct arena *a, const char *verb, const char *url, long cod
 
 char *diag_failed(struct arena *a, const char *verb, const char *url, const char *text, int64_t ms)
 {
-    return arena_printf(a, "%s %s -> %s after %lld ms", verb, diag_url(a, url), text,
-                        (long long)ms);
+    return diag_failed_shown(a, verb, diag_url(a, url), text, ms);
+}
+
+char *diag_failed_shown(struct arena *a, const char *verb, const char *shown, const char *text,
+                        int64_t ms)
+{
+    return arena_printf(a, "%s %s -> %s after %lld ms", verb, shown, text, (long long)ms);
 }

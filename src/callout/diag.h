@@ -23,5 +23,10 @@ char *diag_answered(struct arena *a, const char *verb, const char *url, long cod
                     const char *body, size_t body_len);
 /* The line for a call that got no answer. */
 char *diag_failed(struct arena *a, const char *verb, const char *url, const char *text, int64_t ms);
+/* The same two with the URL as diag_url already showed it (the engine shows it once). */
+char *diag_answered_shown(struct arena *a, const char *verb, const char *shown, long code,
+                          int64_t ms, const char *body, size_t body_len);
+char *diag_failed_shown(struct arena *a, const char *verb, const char *shown, const char *text,
+                        int64_t ms);
 
 #endif

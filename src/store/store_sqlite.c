@@ -12,7 +12,9 @@
 #include "store/link_cache.h"
 #include "store/sqlite_internal.h"
 
+#include "core/buf.h"
 #include "core/clock.h"
+#include "core/jsonw.h"
 #include "core/log.h"
 #include "core/text.h"
 #include "core/rand.h"
@@ -599,10 +601,37 @@ enum err sq_step_done(struct conn *c, sqlite3_stmt *st)
     return ERR_UNAVAILABLE;
 }
 
+static bool all_ascii(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s >= 0x80)
+            return false;
+    return true;
+}
+
 /* NULL when a header cannot be stored as JSON (not UTF-8): the write is refused rather
- * than a header silently dropped. */
+ * than a header silently dropped. ASCII headers (nearly all) are written directly, in
+ * the bytes jansson prints (jsonw.h): a tree per callout was a tenth of the PATCH's
+ * write. */
 char *sq_headers_to_json(const struct header *h, size_t n)
 {
+    bool ascii = true;
+    for (size_t i = 0; ascii && i < n; i++)
+        ascii = all_ascii(h[i].name) && all_ascii(h[i].value);
+    if (ascii) {
+        struct buf b;
+        buf_init(&b, 0);
+        jw_raw(&b, "[");
+        for (size_t i = 0; i < n; i++) {
+            jw_raw(&b, i ? ",[" : "[");
+            jw_string(&b, h[i].name);
+            jw_raw(&b, ",");
+            jw_string(&b, h[i].value);
+            jw_raw(&b, "]");
+        }
+        jw_raw(&b, "]");
+        return buf_steal(&b);
+    }
     json_t *arr = json_array();
     bool ok = arr != NULL;
     for (size_t i = 0; ok && i < n; i++)

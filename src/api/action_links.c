@@ -348,15 +348,27 @@ struct patch {
     enum err result; /* of the write */
     struct callout c;
     struct token_rec t;
+    bool reserved; /* c is claimed by this node with its write (dispatch_reserve) */
+    bool adopted;  /* and the write is durable: the dispatcher has it */
 };
 
 static void patch_step(struct api_req *r, struct patch *p);
 
+/* On a thread of the store's. A callout the PATCH claimed goes to the dispatcher here,
+ * not after the resume: the client may be gone by then, and the handler not run again. */
 static void patch_write_done(void *ctx, enum err result)
 {
     struct api_req *r = ctx;
     struct patch *p = r->state;
     p->result = result;
+    if (p->reserved) {
+        p->reserved = false;
+        p->adopted = result == ERR_OK;
+        if (p->adopted)
+            dispatch_adopt(r->api->dispatch, &p->c);
+        else
+            dispatch_unreserve(r->api->dispatch, p->c.host);
+    }
     http_resume(r->http);
 }
 
@@ -383,7 +395,8 @@ static void patch_written(struct api_req *r)
         reply_store_error(r, err, "");
         return;
     }
-    if (p->writing == WRITE_CREATE && action_is_api(p->k->type) && p->e.status == STATUS_PENDING)
+    if (p->writing == WRITE_CREATE && action_is_api(p->k->type) && p->e.status == STATUS_PENDING &&
+        !p->adopted)
         dispatch_notify(r->api->dispatch);
     events_notify(r->api->events);
     reply_action(r, &p->g, p->k, &p->e);
@@ -465,6 +478,11 @@ static void patch_step(struct api_req *r, struct patch *p)
                 reply_error(r, ERR_INTERNAL, "could not make a callback token");
                 return;
             }
+            /* sent by this node when it has room: no claim, and the row written once
+             * more instead of twice (a relative URL waits for the dispatcher, which
+             * makes its token) */
+            if (send && p->c.url[0] != '/')
+                p->reserved = dispatch_reserve(r->api->dispatch, p->c.host, &p->c.owner);
             p->has = true;
             p->writing = WRITE_CREATE;
             patch_submit(r, p, now, NULL, STATUS_NEW, d.to);

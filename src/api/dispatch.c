@@ -1,4 +1,5 @@
-/* The dispatcher thread, and the engine's thread when a transfer ends. They share the
+/* The dispatcher thread, the engine's thread when a transfer ends, and the PATCHes
+ * that claim their own callout (an I/O thread, then the store's thread). They share the
  * done list, the per-destination counts and the claimed callouts not yet sent (`ready`),
  * all under `mu`.
  *
@@ -8,7 +9,12 @@
  * destination) at once, without waiting for the dispatcher to record the result and
  * claim again (a commit): with a slot idle for a commit on every callout, S3 was bound
  * by the slots' round trips, not by CPU. None is sent while the heartbeat is late; each
- * round ends by sending every ready one that has room. */
+ * round ends by sending every ready one that has room.
+ *
+ * A PATCH may claim its own callout (dispatch_reserve): when this node has room for it
+ * and knows of none queued before it, the write that makes the callout stores it started
+ * by this node, and once that is durable it joins the ready ones (dispatch_adopt) — no
+ * claim, no second write of the row. `reserved` counts those whose write is under way. */
 #include "api/dispatch.h"
 
 #include "auth/token.h"
@@ -51,6 +57,7 @@ struct host_slot {
     char *host;
     size_t in_flight; /* sent, not answered */
     size_t ready;     /* claimed, not sent */
+    size_t reserved;  /* claimed by a PATCH whose write is not yet durable */
 };
 
 /* A claimed callout waiting for room at its destination. */
@@ -72,8 +79,19 @@ struct dispatch {
     struct done_item *done_head, *done_tail;
     struct host_slot *hosts;
     size_t n_hosts, cap_hosts;
-    size_t in_flight, n_ready;
+    size_t in_flight, n_ready, n_reserved;
     struct ready_item *ready_head, *ready_tail;
+    /* Whether callouts may be queued that the next round cannot all claim: set at the
+     * start and when a PATCH found no room. A round that claimed all it found (with
+     * room to spare everywhere) clears it, unless a PATCH found no room meanwhile
+     * (backlog_gen). A PATCH claims its own callout only without a backlog: so it
+     * never takes the room of callouts waiting for room, and goes before none of the
+     * queued ones but those queued since the last round (the next one claims them). */
+    uint64_t backlog_gen;
+    bool backlog;
+    /* a PATCH's callout became ready while the heartbeat was late: nothing is sent until
+     * the dispatcher has given the ready ones back (another node may fail them) */
+    bool must_release;
 
     _Atomic int64_t last_beat_ms; /* this node's last heartbeat written */
     idbuf *unreleased;            /* claimed, never sent, not yet given back (dispatcher thread) */
@@ -81,6 +99,7 @@ struct dispatch {
 
     /* metrics, read by /metrics from any thread */
     _Atomic uint64_t m_started, m_finished[OUT__COUNT], m_in_flight;
+    _Atomic uint64_t m_claimed_patch, m_claimed_round;
     _Atomic uint64_t m_bucket[N_BUCKETS], m_count, m_sum_us;
 };
 
@@ -99,19 +118,19 @@ static struct host_slot *host_slot(struct dispatch *d, const char *host)
     }
     struct host_slot *h = &d->hosts[d->n_hosts++];
     h->host = strdup(host);
-    h->in_flight = h->ready = 0;
+    h->in_flight = h->ready = h->reserved = 0;
     if (!h->host)
         abort();
     return h;
 }
 
-/* Drops hosts with nothing in flight or ready, so the list stays as small as the
- * traffic. */
+/* Drops hosts with nothing in flight, ready or reserved, so the list stays as small as
+ * the traffic. */
 static void hosts_compact(struct dispatch *d)
 {
     size_t w = 0;
     for (size_t i = 0; i < d->n_hosts; i++) {
-        if (d->hosts[i].in_flight || d->hosts[i].ready)
+        if (d->hosts[i].in_flight || d->hosts[i].ready || d->hosts[i].reserved)
             d->hosts[w++] = d->hosts[i];
         else
             free(d->hosts[i].host);
@@ -140,8 +159,8 @@ static bool beat_fresh(struct dispatch *d)
  * None while stopping (they go back to the queue) or while the heartbeat is late. */
 static struct engine_job *next_ready(struct dispatch *d)
 {
-    if (d->stopping || !d->ready_head || d->in_flight >= d->opts.engine.max_in_flight ||
-        !beat_fresh(d))
+    if (d->stopping || d->must_release || !d->ready_head ||
+        d->in_flight >= d->opts.engine.max_in_flight || !beat_fresh(d))
         return NULL;
     for (struct ready_item **p = &d->ready_head, *prev = NULL; *p; prev = *p, p = &(*p)->next) {
         struct ready_item *it = *p;
@@ -181,6 +200,7 @@ static void release_ready(struct dispatch *d)
     size_t n = d->n_ready;
     d->ready_head = d->ready_tail = NULL;
     d->n_ready = 0;
+    d->must_release = false;
     for (size_t i = 0; i < d->n_hosts; i++)
         d->hosts[i].ready = 0;
     pthread_mutex_unlock(&d->mu);
@@ -378,6 +398,36 @@ static size_t room_left(size_t used, size_t limit)
     return used < limit ? limit - used : 0;
 }
 
+/* Whether a claim surely took every queued callout: it stopped short of its limit, no
+ * destination was full (the store skips those, however long their queue), none had its
+ * room filled, and it did not reach the number of destinations a claim looks at. */
+static bool claimed_all(const struct callout_room *room, const struct callout *calls, size_t n)
+{
+    if (n >= room->limit)
+        return false;
+    for (size_t i = 0; i < room->n_hosts; i++)
+        if (room->host_room[i] == 0)
+            return false;
+    size_t hosts = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool first = true;
+        for (size_t j = 0; j < i && first; j++)
+            first = strcmp(calls[j].host, calls[i].host) != 0;
+        if (!first)
+            continue;
+        hosts++;
+        size_t took = 0, have = room->per_host;
+        for (size_t j = i; j < n; j++)
+            took += strcmp(calls[j].host, calls[i].host) == 0;
+        for (size_t j = 0; j < room->n_hosts; j++)
+            if (strcmp(room->hosts[j], calls[i].host) == 0)
+                have = room->host_room[j];
+        if (took >= have)
+            return false;
+    }
+    return hosts < STORE_CLAIM_HOSTS;
+}
+
 /* One round, in one transaction: records the ends of the finished jobs (done, taken over)
  * and claims as many queued callouts as there is room for, in flight and ready; sends
  * those that fit and keeps the others ready. Returns whether it filled all the room
@@ -385,7 +435,10 @@ static size_t room_left(size_t used, size_t limit)
 static bool run_round(struct dispatch *d, struct done_item *done)
 {
     bool fresh = beat_fresh(d);
-    if (!fresh || d->n_unreleased)
+    pthread_mutex_lock(&d->mu);
+    bool must_release = d->must_release;
+    pthread_mutex_unlock(&d->mu);
+    if (!fresh || d->n_unreleased || must_release)
         release_ready(d);
     size_t n_ends;
     struct callout_end *ends = ends_of(d, done, &n_ends);
@@ -398,10 +451,13 @@ static bool run_round(struct dispatch *d, struct done_item *done)
     if (!hosts || !rooms)
         abort();
     for (size_t i = 0; i < d->n_hosts; i++) {
-        hosts[i] = d->hosts[i].host;
-        rooms[i] = room_left(d->hosts[i].in_flight + d->hosts[i].ready, 2 * per_host);
+        struct host_slot *h = &d->hosts[i];
+        hosts[i] = h->host;
+        rooms[i] = room_left(h->in_flight + h->ready + h->reserved, 2 * per_host);
     }
-    struct callout_room room = {.limit = room_left(d->in_flight + d->n_ready, 2 * max),
+    uint64_t gen = d->backlog_gen;
+    struct callout_room room = {.limit =
+                                    room_left(d->in_flight + d->n_ready + d->n_reserved, 2 * max),
                                 .per_host = 2 * per_host,
                                 .hosts = hosts,
                                 .host_room = rooms,
@@ -417,6 +473,7 @@ static bool run_round(struct dispatch *d, struct done_item *done)
     if (n_ends || room.limit) /* nothing to record and no room: no transaction */
         r = store_callouts_cycle(d->store, d->owner, clock_now_ms(), ends, n_ends, &room, &a,
                                  &calls, &n);
+    bool claim_ok = r == ERR_OK;
     if (r && n_ends) {
         /* the claim and the results fail together: the results are retried on their
          * own (a failed claim is simply made again next round) */
@@ -449,8 +506,11 @@ static bool run_round(struct dispatch *d, struct done_item *done)
         host_slot(d, calls[i].host)->ready++;
         d->n_ready++;
     }
-    pthread_mutex_unlock(&d->mu);
     free(jobs);
+    atomic_fetch_add(&d->m_claimed_round, n);
+    if (claim_ok && fresh && d->backlog_gen == gen && claimed_all(&room, calls, n))
+        d->backlog = false;
+    pthread_mutex_unlock(&d->mu);
     /* the claim took long enough for the heartbeat to be late: none of these may go */
     if (!beat_fresh(d))
         release_ready(d);
@@ -494,7 +554,7 @@ static void *dispatch_main(void *arg)
          * callouts under way keep it alive) unless it has ready ones to give back or
          * nothing left under way */
         while (!d->notified && !d->done_head && !more && clock_now_ms() < next_tick &&
-               !(d->stopping && (d->n_ready || d->in_flight == 0))) {
+               !(d->stopping && (d->n_ready || (d->in_flight == 0 && d->n_reserved == 0)))) {
             int64_t wait_ms = next_tick - clock_now_ms();
             struct timespec ts;
             clock_deadline(wait_ms, &ts);
@@ -528,7 +588,8 @@ static void *dispatch_main(void *arg)
         }
 
         pthread_mutex_lock(&d->mu);
-        if (d->stopping && d->in_flight == 0 && d->n_ready == 0 && !d->done_head)
+        if (d->stopping && d->in_flight == 0 && d->n_ready == 0 && d->n_reserved == 0 &&
+            !d->done_head)
             break;
     }
     pthread_mutex_unlock(&d->mu);
@@ -548,6 +609,7 @@ struct dispatch *dispatch_new(struct store *s, const struct dispatch_opts *o, ch
         free(d);
         return NULL;
     }
+    d->backlog = true; /* until a round has looked at the queue */
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
     d->engine = engine_new(&o->engine, on_done, d, why, why_len);
@@ -573,6 +635,71 @@ void dispatch_notify(struct dispatch *d)
     pthread_mutex_unlock(&d->mu);
 }
 
+bool dispatch_reserve(struct dispatch *d, const char *host, const char **owner)
+{
+    if (!d)
+        return false;
+    size_t max = d->opts.engine.max_in_flight, per_host = d->opts.engine.per_host;
+    pthread_mutex_lock(&d->mu);
+    bool ok = !d->stopping && !d->backlog && beat_fresh(d);
+    if (ok) {
+        struct host_slot *h = host_slot(d, host);
+        ok = room_left(d->in_flight + d->n_ready + d->n_reserved, 2 * max) > 0 &&
+             room_left(h->in_flight + h->ready + h->reserved, 2 * per_host) > 0;
+        if (ok) {
+            h->reserved++;
+            d->n_reserved++;
+        } else { /* the PATCH queues it, behind others that may be waiting for room */
+            d->backlog = true;
+            d->backlog_gen++;
+        }
+    }
+    pthread_mutex_unlock(&d->mu);
+    *owner = ok ? d->owner : NULL;
+    return ok;
+}
+
+void dispatch_unreserve(struct dispatch *d, const char *host)
+{
+    pthread_mutex_lock(&d->mu);
+    struct host_slot *h = host_slot(d, host);
+    h->reserved--;
+    d->n_reserved--;
+    if (d->stopping) /* the stop waits for every PATCH's claim to end */
+        pthread_cond_signal(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+}
+
+void dispatch_adopt(struct dispatch *d, const struct callout *c)
+{
+    struct engine_job *job = job_for(d, c); /* an absolute URL: no token to make */
+    atomic_fetch_add(&d->m_claimed_patch, 1);
+    struct ready_item *it = calloc(1, sizeof(*it));
+    if (!it)
+        abort();
+    it->job = job;
+    pthread_mutex_lock(&d->mu);
+    struct host_slot *h = host_slot(d, c->host);
+    h->reserved--;
+    d->n_reserved--;
+    if (d->ready_tail)
+        d->ready_tail->next = it;
+    else
+        d->ready_head = it;
+    d->ready_tail = it;
+    h->ready++;
+    d->n_ready++;
+    if (!beat_fresh(d)) { /* written while the node may have seemed dead: give it back */
+        d->must_release = true;
+        d->notified = true;
+        pthread_cond_signal(&d->cv);
+    } else if (d->stopping) { /* it goes back to the queue with the other ready ones */
+        pthread_cond_signal(&d->cv);
+    }
+    pthread_mutex_unlock(&d->mu);
+    send_ready(d);
+}
+
 void dispatch_metrics(struct dispatch *d, struct buf *b)
 {
     struct callout_counts counts;
@@ -583,6 +710,14 @@ void dispatch_metrics(struct dispatch *d, struct buf *b)
                "# TYPE actionlinks_callouts_started_total counter\n"
                "actionlinks_callouts_started_total %llu\n",
                (unsigned long long)atomic_load(&d->m_started));
+    buf_printf(b,
+               "# HELP actionlinks_callouts_claimed_total Callouts this node took to send: "
+               "by the PATCH that made them, or by the dispatcher from the queue.\n"
+               "# TYPE actionlinks_callouts_claimed_total counter\n"
+               "actionlinks_callouts_claimed_total{by=\"patch\"} %llu\n"
+               "actionlinks_callouts_claimed_total{by=\"dispatcher\"} %llu\n",
+               (unsigned long long)atomic_load(&d->m_claimed_patch),
+               (unsigned long long)atomic_load(&d->m_claimed_round));
     buf_printf(b, "# HELP actionlinks_callouts_finished_total Callouts ended, by outcome.\n"
                   "# TYPE actionlinks_callouts_finished_total counter\n");
     for (int i = 0; i < OUT__COUNT; i++)

@@ -25,6 +25,16 @@ struct dispatch *dispatch_new(struct store *s, const struct dispatch_opts *o, ch
                               size_t why_len);
 /* A callout was queued: look now rather than at the next tick. Thread-safe. */
 void dispatch_notify(struct dispatch *d);
+/* A PATCH's own claim of the callout it makes, to an absolute URL (DECISIONS 21): true
+ * when this node may store it started by itself — alive, not stopping, no callout known
+ * to be queued before it, and room for it at host and in all (counted with those claimed
+ * ahead). *owner is then this node's name, to store as the callout's owner, and exactly
+ * one of dispatch_adopt (the write is durable: it is sent when it has a slot) or
+ * dispatch_unreserve (the write was not made) must follow. Thread-safe; d may be NULL
+ * (false). */
+bool dispatch_reserve(struct dispatch *d, const char *host, const char **owner);
+void dispatch_adopt(struct dispatch *d, const struct callout *c);
+void dispatch_unreserve(struct dispatch *d, const char *host);
 /* Appends the Prometheus text of the callout metrics. Thread-safe. */
 void dispatch_metrics(struct dispatch *d, struct buf *out);
 /* Stops claiming, gives the callouts claimed ahead back to the queue unsent, lets the

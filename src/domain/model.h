@@ -173,6 +173,9 @@ struct callout {
     size_t n_headers;
     const char *body; /* NULL: none */
     int64_t created_ms;
+    /* NULL: queued. Else the node that sends it, which claimed it with the write that
+     * makes it: stored started (state 1) by that owner at created_ms. */
+    const char *owner;
 };
 
 /* An ActionLinkGroupTemplate (SPEC 8). */

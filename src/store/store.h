@@ -115,9 +115,11 @@ enum err store_group_delete(struct store *s, const char *id);
 /* Executions. */
 enum err store_execution_get(struct store *s, const char *group_id, const char *scope_user_id,
                              struct arena *a, struct execution *out);
-/* Creates the scope's execution (created_ms is also its first modified_ms), its queued
- * callout when c is not NULL, and the execution's callback token when t is not NULL, in
- * one transaction. ERR_CONFLICT if the scope already has an execution. */
+/* Creates the scope's execution (created_ms is also its first modified_ms), its callout
+ * when c is not NULL (queued; or, with c->owner, started by that node at created_ms, as a
+ * claim would: the owner sends it once this is durable), and the execution's callback
+ * token when t is not NULL, in one transaction. ERR_CONFLICT if the scope already has an
+ * execution. */
 enum err store_execution_create(struct store *s, const struct execution *e,
                                 const struct callout *c, const struct token_rec *t);
 /* Moves an execution from status `from` to `to` at now_ms, with a diagnostic line (NULL
@@ -203,7 +205,10 @@ enum err store_feed_page(struct store *s, int64_t before_ms, const char *before_
  * started it gives it back unsent (store_callouts_release): at most once. ---- */
 
 /* Room for more callouts: at most `limit` in all, and for each host listed in `hosts`
- * at most the room given beside it; any other host gets `per_host`. */
+ * at most the room given beside it; any other host gets `per_host`. A claim looks at up
+ * to STORE_CLAIM_HOSTS destinations with queued callouts (the next one goes on after
+ * the last it looked at). */
+enum { STORE_CLAIM_HOSTS = 1024 };
 struct callout_room {
     size_t limit;
     size_t per_host;

@@ -106,7 +106,8 @@ enum { SCHEMA_VERSION = 6 };
                       "diagnostic = coalesce(?5, diagnostic) WHERE id = ?1 AND status = ?2")       \
     X(ST_CALLOUT_INSERT,                                                                           \
       "INSERT INTO callouts (execution_id, state, type, user_id, app_id, method, url, host, "      \
-      "headers, body, created_ms) VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")            \
+      "headers, body, created_ms, owner, started_ms) VALUES (?1, ?11 IS NOT NULL, ?2, ?3, ?4, "    \
+      "?5, ?6, ?7, ?8, ?9, ?10, ?11, CASE WHEN ?11 IS NOT NULL THEN ?10 END)")                     \
     X(ST_QUEUED_HOST_AFTER, "SELECT host FROM callouts WHERE state = 0 AND host > ?1 "             \
                             "ORDER BY host LIMIT 1")                                               \
     X(ST_QUEUED_OF_HOST, "SELECT created_ms, execution_id FROM callouts WHERE state = 0 AND "      \
@@ -188,7 +189,7 @@ struct store {
     pthread_cond_t w_work;
     struct wop *queue_head, *queue_tail;
     bool stopping;
-    /* the writer's own: the destination a claim that looked at CLAIM_MAX_HOSTS of them
+    /* the writer's own: the destination a claim that looked at STORE_CLAIM_HOSTS of them
      * stopped after ("" when it saw them all), where the next claim starts */
     char claim_cursor[CALLOUT_HOST_MAX + 1];
     struct link_cache *links; /* NULL unless store_keep_definitions */
@@ -1628,6 +1629,7 @@ static enum err w_execution_create(struct conn *c, const void *arg)
     sq_bind_text(st, 8, headers);
     sq_bind_text(st, 9, co->body);
     sqlite3_bind_int64(st, 10, e->created_ms);
+    sq_bind_text(st, 11, co->owner);
     r = sq_step_done(c, st);
     free(headers);
     return r == ERR_CONFLICT ? ERR_UNAVAILABLE : r;
@@ -1768,14 +1770,12 @@ static int older_first(const void *pa, const void *pb)
     return strcmp(a->execution_id, b->execution_id);
 }
 
-enum { CLAIM_MAX_HOSTS = 1024 };
-
 /* Oldest first among the destinations with room. The destinations with queued callouts
  * are found by seeking through the (host, created_ms) index from one to the next; from
  * each with room, its oldest (up to its room) are read from the same index; then all of
  * them are merged by age and the first `limit` are marked started and read whole. A
  * destination with no room costs one seek, however long its queue. At most
- * CLAIM_MAX_HOSTS destinations are looked at per claim, from a cursor that moves on. */
+ * STORE_CLAIM_HOSTS destinations are looked at per claim, from a cursor that moves on. */
 static enum err w_callouts_start(struct conn *c, const void *arg)
 {
     struct start_arg *x = (struct start_arg *)arg;
@@ -1790,7 +1790,7 @@ static enum err w_callouts_start(struct conn *c, const void *arg)
     const char *start = arena_strdup(x->a, x->cursor), *after = start;
     bool wrapped = start[0] == '\0';
     int h = 0;
-    for (; h < CLAIM_MAX_HOSTS; h++) {
+    for (; h < STORE_CLAIM_HOSTS; h++) {
         sqlite3_stmt *st = stmt(c, ST_QUEUED_HOST_AFTER);
         if (!st)
             return ERR_UNAVAILABLE;
@@ -1839,7 +1839,7 @@ static enum err w_callouts_start(struct conn *c, const void *arg)
         if (rc != SQLITE_DONE)
             return ERR_UNAVAILABLE;
     }
-    snprintf(x->cursor, CALLOUT_HOST_MAX + 1, "%s", h == CLAIM_MAX_HOSTS ? after : "");
+    snprintf(x->cursor, CALLOUT_HOST_MAX + 1, "%s", h == STORE_CLAIM_HOSTS ? after : "");
     if (n_cand == 0)
         return ERR_OK;
     qsort(cand, n_cand, sizeof(*cand), older_first);

@@ -7,7 +7,10 @@ soon as a slot frees. These tests hold the limits and the stop to that:
 - a claimed callout is counted by the `actionlinks_callouts_ready` gauge until it is sent;
 - a server told to stop records what is under way and gives what it claimed ahead back
   to the queue unsent (nothing is failed as interrupted); the next start sends it;
-- with every slot busy elsewhere, a destination holds at most twice its own limit.
+- with every slot busy elsewhere, a destination holds at most twice its own limit;
+- a PATCH claims its own callout with the write that makes it when there is room and
+  nothing waits for room before it; once one had to wait, the next ones queue behind it,
+  and they are sent in the order they were made.
 """
 import concurrent.futures
 import sqlite3
@@ -33,7 +36,9 @@ def metrics(server):
     return out
 
 
-class ClaimedAhead(harness.ServerTest):
+class WithSink(harness.ServerTest):
+    """A server sending to one sink, PER_HOST at a time."""
+
     @classmethod
     def setUpClass(cls):
         cls.sink = Sink()
@@ -46,6 +51,8 @@ class ClaimedAhead(harness.ServerTest):
         super().tearDownClass()
         cls.sink.close()
 
+
+class ClaimedAhead(WithSink):
     def make(self, alice, n, path):
         def one(i):
             c = self.server.client(alice.token)
@@ -221,6 +228,109 @@ class AheadBound(harness.ServerTest):
              == 0, 30, "every callout to end")
         self.assertEqual(sorted(r.path.rsplit("/", 1)[1][:15] for r in self.fast.take()),
                          sorted(l[:15] for l in fast))
+
+
+class ClaimedByThePatch(WithSink):
+    """The PATCH's own claim (DECISIONS 21): stored started by this node in the same
+    transaction as the execution, sent once that is durable, with no claim by the
+    dispatcher; and never ahead of a callout that waits for room."""
+
+    def link(self, c, path):
+        r = c.create_group(group_def([link_def("Api", self.sink.url + path + "/{!actionLinkId}")]))
+        self.assertEqual(r.status, 201, r)
+        return r.json()["actionLinks"][0]["id"]
+
+    def rows(self, links):
+        """link id → (state, owner set, started when made) of its callout."""
+        got = self.server.sql(
+            "SELECT e.link_id, c.state, c.owner IS NOT NULL, c.started_ms = c.created_ms "
+            "FROM callouts c JOIN executions e ON e.id = c.execution_id "
+            "WHERE e.link_id IN (%s)" % ",".join("'%s'" % l[:15] for l in links))
+        return {r[0]: tuple(r[1:]) for r in got}
+
+    def test_claimed_with_its_write(self):
+        alice = self.server.user("alice")
+        c = self.server.client(alice.token)
+        self.sink.take()
+        before = metrics(self.server)
+        # the node claims with the PATCH once its first round has looked at the queue
+        # (and while its heartbeat is fresh): on a loaded box, the first may queue
+        for attempt in range(5):
+            link = self.link(c, "/one/%d" % attempt)
+            self.assertEqual(c.set_status(link, "PendingStatus").status, 200)
+            poll(lambda: self.rows([link]).get(link[:15], (0,))[0] == 2, 20, "the callout to end")
+            if self.rows([link])[link[:15]] == (2, 1, 1):
+                break
+            time.sleep(1)
+        self.assertEqual(self.rows([link])[link[:15]], (2, 1, 1))
+        after = metrics(self.server)
+        self.assertGreaterEqual(after['actionlinks_callouts_claimed_total{by="patch"}'] -
+                                before['actionlinks_callouts_claimed_total{by="patch"}'], 1)
+        self.assertEqual(len(self.sink.take()), attempt + 1)  # each sent once
+
+    def test_none_goes_before_one_waiting_for_room(self):
+        bob = self.server.user("bob")
+        c = self.server.client(bob.token)
+        self.sink.take()
+        hold = self.sink.hold = threading.Event()
+        self.addCleanup(hold.set)
+        links = [self.link(c, "/held/%d" % i) for i in range(2 * PER_HOST + 3)]
+        first, rest = links[:2 * PER_HOST], links[2 * PER_HOST:]
+        for link in links:  # one after the other: made in this order
+            self.assertEqual(c.set_status(link, "PendingStatus").status, 200)
+        poll(lambda: self.sink.open == PER_HOST, 20, "the sink's slots taken")
+        rows = self.rows(links)
+        # two at the sink and two waiting for a slot, each claimed by its PATCH; the
+        # next found no room and queued, and so did every one after it
+        self.assertEqual([rows[l[:15]] for l in first], [(1, 1, 1)] * len(first))
+        self.assertEqual([rows[l[:15]][:2] for l in rest], [(0, 0)] * len(rest))
+        self.assertEqual({r.path.rsplit("/", 1)[1][:15] for r in self.sink.requests},
+                         {l[:15] for l in first[:PER_HOST]})
+        self.sink.hold = None
+        hold.set()
+        poll(lambda: self.server.sql(
+            "SELECT count(*) FROM executions WHERE status = 1")[0][0] == 0, 30,
+            "every callout to end")
+        sent = [r.path.rsplit("/", 1)[1][:15] for r in self.sink.take()]
+        self.assertEqual(sorted(sent), sorted(l[:15] for l in links))  # each exactly once
+        # the queued ones were claimed by the dispatcher, oldest first
+        started = dict(self.server.sql(
+            "SELECT e.link_id, c.started_ms FROM callouts c JOIN executions e ON "
+            "e.id = c.execution_id WHERE e.link_id IN (%s)" %
+            ",".join("'%s'" % l[:15] for l in rest)))
+        order = [started[l[:15]] for l in rest]
+        self.assertEqual(order, sorted(order))
+
+    def test_written_while_the_beat_is_late(self):
+        """A PATCH claims its callout while the node is alive, but its write waits for
+        another process's lock long enough for the heartbeat to be late: once written,
+        it is not sent but given back to the queue (another node may have failed it),
+        and the dispatcher claims and sends it once the beat is fresh."""
+        carol = self.server.user("carol")
+        c = self.server.client(carol.token)
+        self.sink.take()
+        link = self.link(c, "/late")
+        before = metrics(self.server)
+        db = sqlite3.connect(self.server.db, timeout=30, isolation_level=None)
+        db.execute("BEGIN IMMEDIATE")
+        answer = []
+        try:
+            patch = threading.Thread(target=lambda: answer.append(
+                self.server.client(carol.token).set_status(link, "PendingStatus")))
+            patch.start()
+            time.sleep(3.6)  # the beat (every second) is now over 2.5 s late
+        finally:
+            db.execute("ROLLBACK")
+            db.close()
+        patch.join(30)
+        self.assertEqual(answer[0].status, 200, answer[0])
+        poll(lambda: self.rows([link]).get(link[:15], (0,))[0] == 2, 30, "the callout to end")
+        self.assertEqual(len(self.sink.take()), 1)
+        after = metrics(self.server)
+        claimed = {k: after['actionlinks_callouts_claimed_total{by="%s"}' % k] -
+                   before['actionlinks_callouts_claimed_total{by="%s"}' % k]
+                   for k in ("patch", "dispatcher")}
+        self.assertEqual(claimed, {"patch": 1, "dispatcher": 1})
 
 
 if __name__ == "__main__":

@@ -2127,6 +2127,55 @@ static void test_callouts_release(void **state)
     assert_int_equal(exec_now(f, &e[0]).status, STATUS_SUCCESSFUL);
 }
 
+/* A callout made started by its owner (the PATCH's own claim) is never handed out by a
+ * claim; its owner ends it, another node cannot; and like a claimed one it is failed as
+ * interrupted when its owner stops beating. */
+static void test_callout_created_started(void **state)
+{
+    struct fixture *f = *state;
+    drain_queue(f);
+    struct group g = add_group(f, 2, POLICY_ONCE_PER_USER);
+    const char *host = "https://a.example.com:443";
+    const char *owner = fresh_owner(&f->a), *other = fresh_owner(&f->a);
+    int64_t t0 = clock_now_ms(), n = -1;
+    assert_err(store_callouts_recover(f->s, owner, t0, STALE_MS, &n), ERR_OK); /* beats */
+    struct callout_counts before = counts(f->s);
+    struct execution mine[2];
+    for (int i = 0; i < 2; i++) {
+        char scope[ID_LEN + 1];
+        id_new(ID_USER, scope);
+        mine[i] = make_exec(&g, 0, scope, scope, STATUS_PENDING);
+        struct callout co = make_callout(&mine[i]);
+        co.host = host;
+        co.owner = owner;
+        assert_err(store_execution_create(f->s, &mine[i], &co, NULL), ERR_OK);
+    }
+    struct execution queued = enqueue(f, &g, t0, host, NULL);
+    struct callout_counts after = counts(f->s);
+    assert_int_equal(after.started, before.started + 2);
+    assert_int_equal(after.queued, before.queued + 1);
+
+    /* a claim hands out only the queued one */
+    struct callout_room room = {.limit = 10, .per_host = 10};
+    const struct execution *want[] = {&queued};
+    start_expect(f, other, t0, &room, want, 1);
+
+    /* another node cannot end it; its owner can */
+    struct callout_end end = {.status = STATUS_SUCCESSFUL, .diagnostic = "ok", .scrubbed_url = ""};
+    memcpy(end.execution_id, mine[0].id, sizeof(end.execution_id));
+    assert_err(store_callouts_finish(f->s, other, t0, &end, 1), ERR_OK);
+    assert_false(end.applied);
+    assert_err(store_callouts_finish(f->s, owner, t0, &end, 1), ERR_OK);
+    assert_true(end.applied);
+    assert_int_equal(exec_now(f, &mine[0]).status, STATUS_SUCCESSFUL);
+
+    /* its owner stops beating: the other one is failed as interrupted */
+    int64_t later = t0 + STALE_MS + STALE_MS / 4;
+    assert_err(store_callouts_recover(f->s, other, later, STALE_MS, &n), ERR_OK);
+    assert_true(n >= 1);
+    assert_exec_moved(f, &mine[1], STATUS_FAILED, later, DIAG_INTERRUPTED);
+}
+
 /* A queue for one destination with no room costs a claim nothing, and does not hide the
  * others behind it; with more destinations queued than a claim looks at (1,024), the
  * next claims go on from where it stopped, so every destination is served. */
@@ -4118,6 +4167,7 @@ int main(int argc, char **argv)
         T(test_callouts_start_room),
         T(test_callouts_race_to_start),
         T(test_callouts_release),
+        T(test_callout_created_started),
         T(test_callouts_finish),
         T(test_callouts_recover),
         T(test_node_leave),

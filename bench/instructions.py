@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Instructions per PATCH, counted by valgrind (callgrind), for comparing two builds on a
+machine whose timings are too noisy to show a change of a few per cent (docs/PERFORMANCE.md,
+"Counting instructions").
+
+usage: bench/instructions.py [--bin PATH] [--n N] [--conns C] [S2|S3]
+
+S2: N PATCHes of Ui links to SuccessfulStatus. S3: N PATCHes of Api links to PendingStatus,
+each one calling a local sink (a small Python server: its instructions are not counted),
+and the count waits until every callout has ended. The server runs under callgrind in a
+fresh store; the instructions of a run without PATCHes (start and stop) are subtracted, and
+what is left is divided by N. The count covers every thread of the server, in user space
+(the kernel's work is not in it). The same build gives S2 the same count to 0.2%, S3 to
+about 5% (its batches, and which callouts a PATCH claims itself, follow the timing);
+batches are larger than at full speed, so per-commit costs weigh less than in a real run.
+"""
+import argparse
+import http.client
+import http.server
+import json
+import os
+import re
+import signal
+import socketserver
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import seed  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class Sink(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+
+
+class Answer(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = b'{"ok":true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def count(binary, db, port, args, token, first, n, conns, status):
+    """Instructions of one server run with n PATCHes from link `first`."""
+    out = db + ".callgrind"
+    srv = subprocess.Popen(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, binary, "serve",
+         "--listen", "127.0.0.1:%d" % port, "--db", db] + args,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while True:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            c.request("GET", "/healthz")
+            if c.getresponse().status == 200:
+                break
+        except OSError:
+            pass
+        if time.time() > deadline or srv.poll() is not None:
+            raise RuntimeError("the server did not start")
+        time.sleep(0.3)
+    bad = []
+
+    def worker(k):
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        body = json.dumps({"status": status})
+        for i in range(k, n, conns):
+            c.request("PATCH", "/services/data/v66.0/connect/action-links/0An%012d" % (first + i),
+                      body, {"Authorization": "Bearer " + token,
+                             "Content-Type": "application/json"})
+            r = c.getresponse()
+            r.read()
+            if r.status != 200:
+                bad.append(r.status)
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(conns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if bad:
+        raise RuntimeError("%d PATCHes failed (first: %d)" % (len(bad), bad[0]))
+    for _ in range(600):  # S3: until every callout has ended
+        left = seed.connect(db).execute(
+            "SELECT count(*) FROM executions WHERE status = 1").fetchone()[0]
+        if left == 0:
+            break
+        time.sleep(0.2)
+    srv.send_signal(signal.SIGTERM)
+    _, err = srv.communicate(timeout=120)
+    m = re.search(r"Collected : ([0-9]+)", err)
+    if not m:
+        raise RuntimeError("no count from valgrind: " + err[-500:])
+    os.unlink(out)
+    return int(m.group(1))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("scenario", nargs="?", default="S3", choices=("S2", "S3"))
+    ap.add_argument("--bin", default=os.path.join(HERE, "..", "build-bench", "actionlinks"))
+    ap.add_argument("--n", type=int, default=5000)
+    ap.add_argument("--conns", type=int, default=16)
+    a = ap.parse_args()
+    binary = os.path.abspath(a.bin)
+    with tempfile.TemporaryDirectory(prefix="al-instr-") as work:
+        db = os.path.join(work, "store.db")
+        ident = seed.create(binary, db)
+        args = []
+        sink = None
+        if a.scenario == "S3":
+            sink = Sink(("127.0.0.1", 0), Answer)
+            threading.Thread(target=sink.serve_forever, daemon=True).start()
+            url = "http://127.0.0.1:%d/sink" % sink.server_address[1]
+            seed.links(db, ident, 0, a.n, 1, [dict(
+                type="Api", url=url, method="Post", label="Approve",
+                headers=[["Content-Type", "application/json"]], body=seed.CALLOUT_BODY)])
+            args = ["--allow-http-callouts", "--callout-allow", "127.0.0.1/32",
+                    "--callout-per-host", "64"]
+            status = "PendingStatus"
+        else:
+            seed.links(db, ident, 0, a.n, 1, [dict(
+                type="Ui", url="https://example.com/join", method="Get", label="Join")])
+            status = "SuccessfulStatus"
+        seed.checkpoint(db)
+        port = free_port()
+        idle = count(binary, db, port, args, ident["token"], 0, 0, a.conns, status)
+        total = count(binary, db, port, args, ident["token"], 0, a.n, a.conns, status)
+        if sink:
+            sink.shutdown()
+    print("%s: %.1f thousand instructions per PATCH (%d PATCHes; %s)" % (
+        a.scenario, (total - idle) / a.n / 1000, a.n, os.path.relpath(binary)))
+
+
+if __name__ == "__main__":
+    main()

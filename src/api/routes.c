@@ -88,24 +88,26 @@ static const char *version_of(struct arena *a, const char *seg, size_t n)
 
 enum match { NO_MATCH, MATCH, BAD_VERSION };
 
+/* Segment by segment; what {v} and {id} matched is copied only once the whole path
+ * matched (the router tries the routes in turn, most of them in vain). */
 static enum match match(const char *pattern, const char *path, struct api_req *r)
 {
     const char *p = pattern, *s = path;
     const char *version = NULL, *params[2] = {NULL, NULL};
+    size_t version_len = 0, params_len[2] = {0, 0};
     int n_params = 0;
-    bool bad_version = false;
     while (*p && *s) {
         if (*p != '/' || *s != '/')
             return NO_MATCH;
         p++;
         s++;
-        const char *pe = strchr(p, '/'), *se = strchr(s, '/');
-        size_t pn = pe ? (size_t)(pe - p) : strlen(p), sn = se ? (size_t)(se - s) : strlen(s);
+        size_t pn = strcspn(p, "/"), sn = strcspn(s, "/");
         if (pn == 3 && memcmp(p, "{v}", 3) == 0) {
-            if (!(version = version_of(r->a, s, sn)))
-                bad_version = true;
+            version = s;
+            version_len = sn;
         } else if (pn == 4 && memcmp(p, "{id}", 4) == 0 && n_params < 2) {
-            params[n_params++] = arena_strndup(r->a, s, sn);
+            params[n_params] = s;
+            params_len[n_params++] = sn;
         } else if (pn != sn || memcmp(p, s, pn) != 0) {
             return NO_MATCH;
         }
@@ -114,11 +116,12 @@ static enum match match(const char *pattern, const char *path, struct api_req *r
     }
     if (*p || *s)
         return NO_MATCH;
-    if (bad_version)
+    const char *v = version ? version_of(r->a, version, version_len) : NULL;
+    if (version && !v)
         return BAD_VERSION;
-    r->version = version;
-    r->param = params[0];
-    r->param2 = params[1];
+    r->version = v;
+    r->param = params[0] ? arena_strndup(r->a, params[0], params_len[0]) : NULL;
+    r->param2 = params[1] ? arena_strndup(r->a, params[1], params_len[1]) : NULL;
     return MATCH;
 }
 
@@ -175,6 +178,12 @@ void api_handle(void *ctx, struct http_request *req, struct http_response *resp)
     const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
     const struct route *found = NULL;
     bool path_known = false, bad_version = false;
+    /* the routes of this method first: most requests name one of them */
+    for (int i = 0; i < N_ROUTES && !found; i++)
+        if (strcmp(routes[i].method, method) == 0 &&
+            match(routes[i].pattern, req->path, r) == MATCH)
+            found = &routes[i];
+    /* else all of them, to tell a known path (405) or an API version not served (404) */
     for (int i = 0; i < N_ROUTES && !found; i++) {
         enum match m = match(routes[i].pattern, req->path, r);
         if (m == BAD_VERSION)

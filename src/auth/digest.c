@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
 
 enum { BLOCK = 64 };
@@ -31,10 +32,11 @@ void digest_sha256(const void *data, size_t len, unsigned char out[DIGEST_LEN])
 }
 
 /* The state of a key's inner and outer hashes after their padded key block, for the
- * last keys used (every redirect bearer is signed with the org's one key): copying them
- * saves two blocks and two initialisations of every HMAC. An entry is filled once under
- * the lock and only read afterwards (copied from by any thread); the few kept are never
- * freed. */
+ * first few keys given to digest_hmac_sha256_kept (the org's signing key: every redirect
+ * bearer is signed with it): copying them saves two blocks and two initialisations of
+ * every HMAC. An entry is filled once under the lock and only read afterwards (copied
+ * from by any thread); they are never freed. Only keys of the server's own are kept: a
+ * key a request supplies must not take a place or stay in memory. */
 enum { KEYED_MAX = 4 };
 struct keyed {
     unsigned char key[BLOCK]; /* as padded: hashed first when longer than a block */
@@ -91,15 +93,15 @@ static const struct keyed *keyed_of(const unsigned char k[BLOCK])
     return found;
 }
 
-void digest_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
-                        unsigned char out[DIGEST_LEN])
+static void hmac(const void *key, size_t key_len, const void *data, size_t len,
+                 unsigned char out[DIGEST_LEN], bool keep)
 {
     unsigned char k[BLOCK] = {0}, inner[DIGEST_LEN];
     if (key_len > BLOCK)
         digest_sha256(key, key_len, k);
     else if (key_len)
         memcpy(k, key, key_len);
-    const struct keyed *e = keyed_of(k);
+    const struct keyed *e = keep ? keyed_of(k) : NULL;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned int n = 0;
     if (e && ctx && EVP_MD_CTX_copy_ex(ctx, e->inner) && EVP_DigestUpdate(ctx, data, len) &&
@@ -125,4 +127,16 @@ void digest_hmac_sha256(const void *key, size_t key_len, const void *data, size_
     EVP_MD_CTX_free(ctx);
     OPENSSL_cleanse(k, sizeof(k));
     OPENSSL_cleanse(pad, sizeof(pad));
+}
+
+void digest_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+                        unsigned char out[DIGEST_LEN])
+{
+    hmac(key, key_len, data, len, out, false);
+}
+
+void digest_hmac_sha256_kept(const void *key, size_t key_len, const void *data, size_t len,
+                             unsigned char out[DIGEST_LEN])
+{
+    hmac(key, key_len, data, len, out, true);
 }

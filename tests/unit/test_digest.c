@@ -1,6 +1,6 @@
-/* SHA-256 and HMAC-SHA256 against published vectors (FIPS 180-2, RFC 4231), including
- * keys longer than a block and the same key used from several threads at once (the
- * keyed state is kept per key). */
+/* SHA-256 and HMAC-SHA256 against published vectors (FIPS 180-2, RFC 4231) and
+ * OpenSSL's HMAC(), with and without the key's state kept (digest_hmac_sha256_kept),
+ * including keys longer than a block and a key first used from several threads at once. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "auth/digest.h"
 
@@ -25,6 +27,9 @@ static void assert_hmac(const void *key, size_t key_len, const char *data, const
     unsigned char md[DIGEST_LEN];
     char got[2 * DIGEST_LEN + 1];
     digest_hmac_sha256(key, key_len, data, strlen(data), md);
+    hex(md, DIGEST_LEN, got);
+    assert_string_equal(got, want);
+    digest_hmac_sha256_kept(key, key_len, data, strlen(data), md);
     hex(md, DIGEST_LEN, got);
     assert_string_equal(got, want);
 }
@@ -61,27 +66,30 @@ static void test_hmac_rfc4231(void **state)
     }
 }
 
-/* More keys than are kept, each still right; an empty key; a key of exactly one block. */
+/* More keys than are kept, each as OpenSSL's HMAC() makes it; an empty key; a key of
+ * exactly one block and one a byte longer. */
 static void test_hmac_many_keys(void **state)
 {
     (void)state;
-    unsigned char block[64];
-    memset(block, 0x61, sizeof(block));
     unsigned char want[DIGEST_LEN], got[DIGEST_LEN];
+    unsigned int n_want = 0;
     for (int i = 0; i < 20; i++) {
         char key[16];
         int n = snprintf(key, sizeof(key), "key-%d", i);
-        digest_hmac_sha256(key, (size_t)n, "m", 1, want);
+        HMAC(EVP_sha256(), key, n, (const unsigned char *)"m", 1, want, &n_want);
+        digest_hmac_sha256_kept(key, (size_t)n, "m", 1, got);
+        assert_memory_equal(want, got, DIGEST_LEN);
         digest_hmac_sha256(key, (size_t)n, "m", 1, got);
         assert_memory_equal(want, got, DIGEST_LEN);
     }
     assert_hmac("", 0, "", "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
-    digest_hmac_sha256(block, sizeof(block), "m", 1, want);
     unsigned char longer[65];
-    memcpy(longer, block, 64);
-    longer[64] = 0x61;
-    digest_hmac_sha256(longer, sizeof(longer), "m", 1, got);
-    assert_memory_not_equal(want, got, DIGEST_LEN);
+    memset(longer, 0x61, sizeof(longer));
+    for (size_t len = 64; len <= 65; len++) {
+        HMAC(EVP_sha256(), longer, (int)len, (const unsigned char *)"m", 1, want, &n_want);
+        digest_hmac_sha256_kept(longer, len, "m", 1, got);
+        assert_memory_equal(want, got, DIGEST_LEN);
+    }
 }
 
 static void *sign_many(void *arg)
@@ -90,7 +98,7 @@ static void *sign_many(void *arg)
     unsigned char md[DIGEST_LEN];
     char got[2 * DIGEST_LEN + 1];
     for (int i = 0; i < 2000; i++) {
-        digest_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, md);
+        digest_hmac_sha256_kept("Jefe", 4, "what do ya want for nothing?", 28, md);
         hex(md, DIGEST_LEN, got);
         if (strcmp(got, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843") != 0)
             return (void *)1;
@@ -114,10 +122,10 @@ static void test_hmac_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hmac_threads), /* first: the threads race to keep its key */
         cmocka_unit_test(test_sha256),
         cmocka_unit_test(test_hmac_rfc4231),
         cmocka_unit_test(test_hmac_many_keys),
-        cmocka_unit_test(test_hmac_threads),
     };
     return cmocka_run_group_tests_name("digest", tests, NULL, NULL);
 }

@@ -946,6 +946,24 @@ static void test_group_never_drops_headers(void **state)
     assert_group_eq(&g, &got);
 }
 
+/* Header bytes JSON must escape (quote, backslash, control characters) come back as
+ * they went in. */
+static void test_group_headers_escaped(void **state)
+{
+    struct fixture *f = *state;
+    struct user u = add_user(f, NULL);
+    struct app app = add_app(f);
+    struct group g = make_group(&f->a, 1, POLICY_ONCE, u.id, app.id, NULL);
+    struct header h[] = {{"X-Quote", "a\"b\\c"}, {"X-Controls", "d\ne\tf\x01g\x7f"},
+                         {"X-Empty", ""}};
+    g.links[0].headers = h;
+    g.links[0].n_headers = sizeof(h) / sizeof(h[0]);
+    assert_err(store_group_create(f->s, &g), ERR_OK);
+    struct group got;
+    assert_err(store_group_get(f->s, g.id, &f->a, &got), ERR_OK);
+    assert_group_eq(&g, &got);
+}
+
 static void test_group_delete(void **state)
 {
     struct fixture *f = *state;
@@ -4146,6 +4164,7 @@ int main(int argc, char **argv)
         T(test_link_group),
         T(test_group_create_is_atomic),
         T(test_group_never_drops_headers),
+        T(test_group_headers_escaped),
         T(test_group_delete),
         T(test_execution_create_get),
         T(test_execution_second_in_scope_conflicts),

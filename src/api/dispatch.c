@@ -189,6 +189,22 @@ static void job_drop(struct engine_job *job)
     free(job);
 }
 
+/* Puts job, claimed for host, behind the ready ones; with mu held. */
+static void ready_push(struct dispatch *d, struct engine_job *job, const char *host)
+{
+    struct ready_item *it = calloc(1, sizeof(*it));
+    if (!it)
+        abort();
+    it->job = job;
+    if (d->ready_tail)
+        d->ready_tail->next = it;
+    else
+        d->ready_head = it;
+    d->ready_tail = it;
+    host_slot(d, host)->ready++;
+    d->n_ready++;
+}
+
 /* Gives every ready callout back to the queue, unsent (a stop, or a late heartbeat),
  * with those an earlier try could not give back. Their jobs are dropped at once (they
  * are never sent); their ids stay in `unreleased`, retried each round, until the store
@@ -493,19 +509,8 @@ static bool run_round(struct dispatch *d, struct done_item *done)
         jobs[i] = job_for(d, &calls[i]);
     /* behind the ready ones, oldest first; then whatever has room is sent */
     pthread_mutex_lock(&d->mu);
-    for (size_t i = 0; i < n; i++) {
-        struct ready_item *it = calloc(1, sizeof(*it));
-        if (!it)
-            abort();
-        it->job = jobs[i];
-        if (d->ready_tail)
-            d->ready_tail->next = it;
-        else
-            d->ready_head = it;
-        d->ready_tail = it;
-        host_slot(d, calls[i].host)->ready++;
-        d->n_ready++;
-    }
+    for (size_t i = 0; i < n; i++)
+        ready_push(d, jobs[i], calls[i].host);
     free(jobs);
     atomic_fetch_add(&d->m_claimed_round, n);
     if (claim_ok && fresh && d->backlog_gen == gen && claimed_all(&room, calls, n))
@@ -674,21 +679,10 @@ void dispatch_adopt(struct dispatch *d, const struct callout *c)
 {
     struct engine_job *job = job_for(d, c); /* an absolute URL: no token to make */
     atomic_fetch_add(&d->m_claimed_patch, 1);
-    struct ready_item *it = calloc(1, sizeof(*it));
-    if (!it)
-        abort();
-    it->job = job;
     pthread_mutex_lock(&d->mu);
-    struct host_slot *h = host_slot(d, c->host);
-    h->reserved--;
+    host_slot(d, c->host)->reserved--;
     d->n_reserved--;
-    if (d->ready_tail)
-        d->ready_tail->next = it;
-    else
-        d->ready_head = it;
-    d->ready_tail = it;
-    h->ready++;
-    d->n_ready++;
+    ready_push(d, job, c->host);
     if (!beat_fresh(d)) { /* written while the node may have seemed dead: give it back */
         d->must_release = true;
         d->notified = true;

@@ -134,14 +134,8 @@ static void escape_excerpt(struct buf *b, const char *body, size_t len)
     }
 }
 
-char *diag_answered(struct arena *a, const char *verb, const char *url, long code, int64_t ms,
+char *diag_answered(struct arena *a, const char *verb, const char *shown, long code, int64_t ms,
                     const char *body, size_t body_len)
-{
-    return diag_answered_shown(a, verb, diag_url(a, url), code, ms, body, body_len);
-}
-
-char *diag_answered_shown(struct arena *a, const char *verb, const char *shown, long code,
-                          int64_t ms, const char *body, size_t body_len)
 {
     struct buf b;
     buf_init(&b, 0);
@@ -154,13 +148,8 @@ char *diag_answered_shown(struct arena *a, const char *verb, const char *shown, 
     return out;
 }
 
-char *diag_failed(struct arena *a, const char *verb, const char *url, const char *text, int64_t ms)
-{
-    return diag_failed_shown(a, verb, diag_url(a, url), text, ms);
-}
-
-char *diag_failed_shown(struct arena *a, const char *verb, const char *shown, const char *text,
-                        int64_t ms)
+char *diag_failed(struct arena *a, const char *verb, const char *shown, const char *text,
+                  int64_t ms)
 {
     return arena_printf(a, "%s %s -> %s after %lld ms", verb, shown, text, (long long)ms);
 }

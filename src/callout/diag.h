@@ -17,16 +17,13 @@ enum { DIAG_EXCERPT = 512 };
 char *diag_url(struct arena *a, const char *url);
 /* The standard reason phrase of an HTTP status code, or NULL. */
 const char *diag_reason(long code);
-/* The line for an answer: body is the raw response (its first DIAG_EXCERPT bytes are
- * shown, escaped). */
-char *diag_answered(struct arena *a, const char *verb, const char *url, long code, int64_t ms,
+/* The line for an answer: shown is the URL as diag_url shows it (the engine shows it
+ * once per callout, for the line and the kept URL); body is the raw response (its first
+ * DIAG_EXCERPT bytes are shown, escaped). */
+char *diag_answered(struct arena *a, const char *verb, const char *shown, long code, int64_t ms,
                     const char *body, size_t body_len);
-/* The line for a call that got no answer. */
-char *diag_failed(struct arena *a, const char *verb, const char *url, const char *text, int64_t ms);
-/* The same two with the URL as diag_url already showed it (the engine shows it once). */
-char *diag_answered_shown(struct arena *a, const char *verb, const char *shown, long code,
-                          int64_t ms, const char *body, size_t body_len);
-char *diag_failed_shown(struct arena *a, const char *verb, const char *shown, const char *text,
-                        int64_t ms);
+/* The line for a call that got no answer (shown as for diag_answered). */
+char *diag_failed(struct arena *a, const char *verb, const char *shown, const char *text,
+                  int64_t ms);
 
 #endif

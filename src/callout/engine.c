@@ -295,12 +295,11 @@ static void finish(struct engine *e, struct xfer *x, CURLcode code)
     if ((code == CURLE_OK || (code == CURLE_WRITE_ERROR && x->truncated)) && http > 0) {
         r.outcome = ENGINE_ANSWERED;
         r.http_code = http;
-        r.diagnostic = diag_answered_shown(a, verb, r.scrubbed_url, http, r.elapsed_ms,
-                                           x->answer.data, x->answer.len);
+        r.diagnostic = diag_answered(a, verb, r.scrubbed_url, http, r.elapsed_ms, x->answer.data,
+                                     x->answer.len);
     } else {
         r.outcome = refused_only(code, x) ? ENGINE_REFUSED : ENGINE_FAILED;
-        r.diagnostic =
-            diag_failed_shown(a, verb, r.scrubbed_url, error_text(code, x), r.elapsed_ms);
+        r.diagnostic = diag_failed(a, verb, r.scrubbed_url, error_text(code, x), r.elapsed_ms);
     }
     e->done(e->ctx, &r);
     curl_multi_remove_handle(e->multi, x->easy);

@@ -234,7 +234,7 @@ static void test_reason_unknown_is_null(void **state)
 static void expect_answered(struct arena *a, const char *verb, const char *url, long code,
                             int64_t ms, const char *body, size_t len, const char *want)
 {
-    const char *got = diag_answered(a, verb, url, code, ms, body, len);
+    const char *got = diag_answered(a, verb, diag_url(a, url), code, ms, body, len);
     if (!got || strcmp(got, want) != 0)
         fail_msg("diag_answered:\n got  \"%s\"\n want \"%s\"", got ? got : "(null)", want);
 }
@@ -369,8 +369,9 @@ static void test_answered_excerpt_is_512_raw_bytes(void **state)
 static void test_answered_never_shows_query_or_userinfo(void **state)
 {
     struct arena *a = *state;
-    const char *got = diag_answered(a, "POST", "https://bob:pw123@example.com/hook?secret=s3cr3t",
-                                    201, 9, "created", 7);
+    const char *got =
+        diag_answered(a, "POST", diag_url(a, "https://bob:pw123@example.com/hook?secret=s3cr3t"),
+                      201, 9, "created", 7);
     assert_string_equal(got, "POST https://example.com/hook -> HTTP 201 Created in 9 ms; "
                              "response: created");
 }
@@ -387,7 +388,7 @@ static void test_answered_invalid_url(void **state)
 static void expect_failed(struct arena *a, const char *verb, const char *url, const char *text,
                           int64_t ms, const char *want)
 {
-    const char *got = diag_failed(a, verb, url, text, ms);
+    const char *got = diag_failed(a, verb, diag_url(a, url), text, ms);
     if (!got || strcmp(got, want) != 0)
         fail_msg("diag_failed:\n got  \"%s\"\n want \"%s\"", got ? got : "(null)", want);
 }

@@ -301,6 +301,53 @@ class ClaimedByThePatch(WithSink):
         order = [started[l[:15]] for l in rest]
         self.assertEqual(order, sorted(order))
 
+    def test_none_takes_room_freed_for_one_waiting(self):
+        """Room frees while a callout waits in the queue for it: a PATCH made before the
+        dispatcher claims that one does not take the room (the node has a backlog), it
+        queues behind, and the one that waited is sent first."""
+        dave = self.server.user("dave")
+        c = self.server.client(dave.token)
+        self.sink.take()
+        first = self.sink.hold = threading.Event()
+        self.addCleanup(first.set)
+        links = [self.link(c, "/order/%d" % i) for i in range(2 * PER_HOST + 2)]
+        early, waiting, late = links[:2 * PER_HOST], links[2 * PER_HOST], links[-1]
+        for link in early + [waiting]:
+            self.assertEqual(c.set_status(link, "PendingStatus").status, 200)
+        poll(lambda: self.sink.open == PER_HOST, 20, "the sink's slots taken")
+        # another process holds the write lock: the dispatcher cannot claim `waiting`
+        db = sqlite3.connect(self.server.db, timeout=30, isolation_level=None)
+        db.execute("BEGIN IMMEDIATE")
+        second = threading.Event()
+        self.addCleanup(second.set)
+        answer = []
+        try:
+            self.sink.hold = second
+            first.set()  # two slots free; the two claimed ahead take them
+            poll(lambda: len(self.sink.requests) == 2 * PER_HOST and
+                 self.sink.open == PER_HOST, 20, "the claimed-ahead ones at the sink")
+            patch = threading.Thread(target=lambda: answer.append(
+                self.server.client(dave.token).set_status(late, "PendingStatus")))
+            patch.start()
+            time.sleep(0.5)  # it has decided; its write waits for the lock
+        finally:
+            db.execute("ROLLBACK")
+            db.close()
+        patch.join(30)
+        self.assertEqual(answer[0].status, 200, answer[0])
+        self.sink.hold = None
+        second.set()
+        poll(lambda: self.server.sql(
+            "SELECT count(*) FROM executions WHERE status = 1")[0][0] == 0, 30,
+            "every callout to end")
+        sent = [r.path.rsplit("/", 1)[1][:15] for r in self.sink.take()]
+        self.assertEqual(sorted(sent), sorted(l[:15] for l in links))
+        self.assertLess(sent.index(waiting[:15]), sent.index(late[:15]))
+        made, started = self.server.sql(
+            "SELECT c.created_ms, c.started_ms FROM callouts c JOIN executions e ON "
+            "e.id = c.execution_id WHERE e.link_id = ?", (late[:15],))[0]
+        self.assertGreater(started, made)  # queued, claimed by the dispatcher afterwards
+
     def test_written_while_the_beat_is_late(self):
         """A PATCH claims its callout while the node is alive, but its write waits for
         another process's lock long enough for the heartbeat to be late: once written,

@@ -60,9 +60,25 @@ static void test_answers(void **state)
     assert_false(exec_cache_get(c, (struct exec_epochs){2, 9}, e.group_id, "", &a, &got, &has));
     assert_false(exec_cache_get(c, (struct exec_epochs){4, 9}, e.group_id, "", &a, &got, &has));
     assert_false(exec_cache_get(c, ep, e.group_id, "", &a, &got, &has));
+    /* dropped whole, buckets too (a few entries clear only theirs): kept again and found
+     * under the new epoch, and many more after another drop */
+    struct exec_epochs ep4 = {4, 9}, ep5 = {5, 9};
+    exec_cache_put(c, ep4, e.group_id, "", &e);
+    assert_true(exec_cache_get(c, ep4, e.group_id, "", &a, &got, &has));
+    assert_true(has);
+    assert_false(exec_cache_get(c, ep4, e.group_id, "005000000000002", &a, &got, &has));
+    for (int n = 10; n < 2000; n++) {
+        struct execution m = make(n);
+        exec_cache_put(c, ep5, m.group_id, "", &m);
+    }
+    assert_false(exec_cache_get(c, ep5, e.group_id, "", &a, &got, &has));
+    struct execution last = make(1999);
+    assert_true(exec_cache_get(c, ep5, last.group_id, "", &a, &got, &has));
+    assert_false(exec_cache_get(c, (struct exec_epochs){6, 9}, last.group_id, "", &a, &got, &has));
+    assert_false(exec_cache_get(c, (struct exec_epochs){6, 9}, e.group_id, "", &a, &got, &has));
     uint64_t found, missed;
     exec_cache_counts(c, &found, &missed);
-    assert_int_equal(found, 2);
+    assert_int_equal(found, 4);
     arena_cleanup(&a);
     exec_cache_free(c);
 }

@@ -3,7 +3,7 @@
 machine whose timings are too noisy to show a change of a few per cent (docs/PERFORMANCE.md,
 "Counting instructions").
 
-usage: bench/instructions.py [--bin PATH] [--n N] [--conns C] [S2|S3]
+usage: bench/instructions.py [--bin PATH] [--n N] [--conns C] [--keep FILE] [S2|S3]
 
 S2: N PATCHes of Ui links to SuccessfulStatus. S3: N PATCHes of Api links to PendingStatus,
 each one calling a local sink (a small Python server: its instructions are not counted),
@@ -15,6 +15,8 @@ for a run of seconds). The count covers every thread of the server, in user spac
 (the kernel's work is not in it). The same build gives S2 the same count to 0.2%, S3 to
 about 5% (its batches, and which callouts a PATCH claims itself, follow the timing);
 batches are larger than at full speed, so per-commit costs weigh less than in a real run.
+--keep FILE keeps the callgrind profile of the run with PATCHes, for
+`callgrind_annotate --inclusive=yes FILE`.
 """
 import argparse
 import http.client
@@ -72,7 +74,7 @@ def rows(db, query):
         c.close()
 
 
-def count(binary, db, port, args, token, first, n, conns, status, want_status):
+def count(binary, db, port, args, token, first, n, conns, status, want_status, keep=None):
     """Instructions of one server run with n PATCHes from link `first`."""
     out = db + ".callgrind"
     srv = subprocess.Popen(
@@ -80,14 +82,14 @@ def count(binary, db, port, args, token, first, n, conns, status, want_status):
          "--listen", "127.0.0.1:%d" % port, "--db", db] + args,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        return run(srv, out, db, port, token, first, n, conns, status, want_status)
+        return run(srv, out, db, port, token, first, n, conns, status, want_status, keep)
     finally:
         if srv.poll() is None:
             srv.kill()
             srv.wait()
 
 
-def run(srv, out, db, port, token, first, n, conns, status, want_status):
+def run(srv, out, db, port, token, first, n, conns, status, want_status, keep):
     deadline = time.time() + 120
     while True:
         try:
@@ -136,7 +138,10 @@ def run(srv, out, db, port, token, first, n, conns, status, want_status):
     m = re.search(r"Collected : ([0-9]+)", err)
     if not m:
         raise RuntimeError("no count from valgrind: " + err[-500:])
-    os.unlink(out)
+    if keep:
+        os.replace(out, keep)
+    else:
+        os.unlink(out)
     return int(m.group(1))
 
 
@@ -146,6 +151,7 @@ def main():
     ap.add_argument("--bin", default=os.path.join(HERE, "..", "build-bench", "actionlinks"))
     ap.add_argument("--n", type=int, default=5000)
     ap.add_argument("--conns", type=int, default=16)
+    ap.add_argument("--keep", metavar="FILE", help="keep the callgrind profile of the run")
     a = ap.parse_args()
     if a.n < 1 or a.conns < 1:
         ap.error("--n and --conns must be at least 1")
@@ -173,7 +179,8 @@ def main():
         port = free_port()
         try:
             idle = count(binary, db, port, args, ident["token"], 0, 0, a.conns, status, 2)
-            total = count(binary, db, port, args, ident["token"], 0, a.n, a.conns, status, 2)
+            total = count(binary, db, port, args, ident["token"], 0, a.n, a.conns, status, 2,
+                          os.path.abspath(a.keep) if a.keep else None)
         finally:
             if sink:
                 sink.shutdown()

@@ -42,7 +42,8 @@ sqlite3_stmt *sq_prepare(struct conn *c, const char *sql);
 void sq_done_stmt(sqlite3_stmt *st);
 
 /* Runs fn(conn, arg) on the writer thread inside the next group commit, in a savepoint of
- * its own; returns fn's result once the commit is durable (ERR_UNAVAILABLE if it failed).
+ * its own (unless run_batch knows fn may run twice); returns fn's result once the commit
+ * is durable (ERR_UNAVAILABLE if it failed).
  * fn may fill in *arg; the caller is blocked meanwhile, so its arena may be used. */
 enum err sq_submit(struct store *s, enum err (*fn)(struct conn *, const void *), const void *arg);
 /* A reader connection from the pool, and back. */

@@ -36,6 +36,9 @@ void store_definitions_counts(struct store *s, uint64_t *found, uint64_t *missed
  * top of it: a scope's execution, or that it has none, checked against an executions
  * epoch). */
 void store_executions_counts(struct store *s, uint64_t *found, uint64_t *missed);
+/* How many batches of writes ran a second time, each in a savepoint of its own, because
+ * one of them was refused on the way without savepoints (for tests and the log). */
+uint64_t store_write_replays(struct store *s);
 /* The org's id (made when the database was created). */
 const char *store_org_id(const struct store *s);
 enum { STORE_KEY_HEX = 64 };

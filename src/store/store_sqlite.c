@@ -2,8 +2,8 @@
  *
  * Reads use a pool of connections (WAL lets them run beside the writer). Every write is
  * an operation handed to one writer thread, which runs all operations waiting at that
- * moment in one transaction, each inside its own savepoint so one refusal does not undo
- * the others, and commits them with one fsync (group commit): with synchronous=FULL a
+ * moment in one transaction, so that one refusal does not undo the others (see
+ * run_batch), and commits them with one fsync (group commit): with synchronous=FULL a
  * commit costs an fsync, so sharing it is what makes durable writes fast. A caller
  * returns when the commit that holds its operation is on disk. */
 #include "store/store.h"
@@ -65,11 +65,11 @@ enum { SCHEMA_VERSION = 6 };
       "FROM tokens t JOIN users u ON u.id = t.user_id JOIN apps a ON a.id = t.app_id "             \
       "WHERE t.hash = ?1")                                                                         \
     X(ST_TOKEN_REVOKE, "UPDATE tokens SET revoked = 1 WHERE hash = ?1")                            \
-    X(ST_GROUP_INSERT, "INSERT INTO groups (id, category, policy, expiration_ms, "                 \
+    X(ST_GROUP_INSERT, "INSERT OR FAIL INTO groups (id, category, policy, expiration_ms, "         \
                        "creator_id, app_id, template_id, created_ms, modified_ms, "                \
                        "bindings) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")               \
     X(ST_LINK_INSERT,                                                                              \
-      "INSERT INTO links (id, group_id, position, type, action_url, method, label_key, "           \
+      "INSERT OR FAIL INTO links (id, group_id, position, type, action_url, method, label_key, "   \
       "requires_confirmation, group_default, headers, request_body, user_id, "                     \
       "excluded_user_id, template_id, created_ms, modified_ms, label) "                            \
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)")       \
@@ -99,30 +99,31 @@ enum { SCHEMA_VERSION = 6 };
       "SELECT e.id, e.link_id, e.user_id, e.status, e.created_ms, e.modified_ms, "                 \
       "e.diagnostic, e.deadline_ms, u.username, u.name FROM executions e "                         \
       "LEFT JOIN users u ON u.id = e.user_id WHERE e.group_id = ?1 AND e.scope_user_id = ?2")      \
-    X(ST_EXEC_INSERT, "INSERT INTO executions (id, group_id, scope_user_id, link_id, "             \
+    X(ST_EXEC_INSERT, "INSERT OR FAIL INTO executions (id, group_id, scope_user_id, link_id, "     \
                       "user_id, status, created_ms, modified_ms, deadline_ms) "                    \
                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)")                               \
-    X(ST_EXEC_UPDATE, "UPDATE executions SET status = ?3, modified_ms = ?4, "                      \
+    X(ST_EXEC_UPDATE, "UPDATE OR FAIL executions SET status = ?3, modified_ms = ?4, "              \
                       "diagnostic = coalesce(?5, diagnostic) WHERE id = ?1 AND status = ?2")       \
     X(ST_CALLOUT_INSERT,                                                                           \
-      "INSERT INTO callouts (execution_id, state, type, user_id, app_id, method, url, host, "      \
-      "headers, body, created_ms, owner, started_ms) VALUES (?1, ?11 IS NOT NULL, ?2, ?3, ?4, "    \
-      "?5, ?6, ?7, ?8, ?9, ?10, ?11, CASE WHEN ?11 IS NOT NULL THEN ?10 END)")                     \
+      "INSERT OR FAIL INTO callouts (execution_id, state, type, user_id, app_id, method, url, "    \
+      "host, headers, body, created_ms, owner, started_ms) VALUES (?1, ?11 IS NOT NULL, ?2, ?3, "  \
+      "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, CASE WHEN ?11 IS NOT NULL THEN ?10 END)")                 \
     X(ST_QUEUED_HOST_AFTER, "SELECT host FROM callouts WHERE state = 0 AND host > ?1 "             \
                             "ORDER BY host LIMIT 1")                                               \
     X(ST_QUEUED_OF_HOST, "SELECT created_ms, execution_id FROM callouts WHERE state = 0 AND "      \
                          "host = ?1 ORDER BY created_ms, execution_id LIMIT ?2")                   \
     X(ST_CALLOUT_BY_ID, "SELECT type, user_id, app_id, method, url, headers, body "                \
                         "FROM callouts WHERE execution_id = ?1")                                   \
-    X(ST_CALLOUT_START, "UPDATE callouts SET state = 1, owner = ?2, started_ms = ?3 "              \
+    X(ST_CALLOUT_START, "UPDATE OR FAIL callouts SET state = 1, owner = ?2, started_ms = ?3 "      \
                         "WHERE execution_id = ?1 AND state = 0")                                   \
-    X(ST_CALLOUT_DONE, "UPDATE callouts SET state = 2, finished_ms = ?3, url = ?4, "               \
+    X(ST_CALLOUT_DONE, "UPDATE OR FAIL callouts SET state = 2, finished_ms = ?3, url = ?4, "       \
                        "headers = '[]', body = NULL WHERE execution_id = ?1 AND state = 1 "        \
                        "AND owner = ?2")                                                           \
     X(ST_CALLOUT_RELEASE, "UPDATE callouts SET state = 0, owner = NULL, started_ms = NULL "        \
                           "WHERE execution_id = ?1 AND state = 1 AND owner = ?2")                  \
-    X(ST_EXEC_FINISH, "UPDATE executions SET status = ?2, diagnostic = ?3, modified_ms = ?4 "      \
-                      "WHERE id = ?1 AND status = 1")                                              \
+    X(ST_EXEC_FINISH,                                                                              \
+      "UPDATE OR FAIL executions SET status = ?2, diagnostic = ?3, modified_ms = ?4 "              \
+      "WHERE id = ?1 AND status = 1")                                                              \
     X(ST_NODE_BEAT, "INSERT INTO nodes (id, heartbeat_ms) VALUES (?1, ?2) ON CONFLICT (id) "       \
                     "DO UPDATE SET heartbeat_ms = excluded.heartbeat_ms")                          \
     X(ST_RECOVER_EXECUTIONS,                                                                       \
@@ -201,6 +202,10 @@ struct store {
     atomic_int reuse_ms; /* how old a kept transaction a snapshot may reuse */
     int64_t last_sweep_ms; /* the writer's: when it last ended idle transactions */
     uint64_t writes;       /* the writer's: operations committed (with commits: the log) */
+    /* the writer's (run_batch): batches run again with savepoints after a refusal, and
+     * how many batches to run with savepoints at once before trying without again */
+    atomic_uint_fast64_t replays;
+    unsigned guarded_batches;
 };
 
 /* ---- connections ---- */
@@ -696,7 +701,25 @@ static bool control(struct conn *c, const char *sql)
     return true;
 }
 
-static void run_batch(struct conn *c, struct wop *batch)
+/* Operations that may run twice: all they do is write through c, and what they leave in
+ * their argument is set again by each run. Their statements of one row say OR FAIL, so
+ * that outside a savepoint SQLite keeps no statement journal for them (the FAIL leaves a
+ * half-done statement in place: only a rollback, to a savepoint or of the whole
+ * transaction, may follow it). */
+static enum err w_execution_create(struct conn *c, const void *arg);
+static enum err w_execution_update(struct conn *c, const void *arg);
+static enum err w_group_create_of(struct conn *c, const void *arg);
+static enum err w_callouts_finish(struct conn *c, const void *arg);
+static enum err w_callouts_cycle(struct conn *c, const void *arg);
+
+static bool replayable(const struct wop *w)
+{
+    return w->fn == w_execution_create || w->fn == w_execution_update ||
+           w->fn == w_group_create_of || w->fn == w_callouts_finish || w->fn == w_callouts_cycle;
+}
+
+/* Each operation in a savepoint of its own, rolled back alone when it is refused. */
+static void run_guarded(struct conn *c, struct wop *batch)
 {
     if (!control(c, "BEGIN IMMEDIATE")) {
         fail_all(batch);
@@ -728,6 +751,49 @@ static void run_batch(struct conn *c, struct wop *batch)
     }
 }
 
+/* A savepoint copies every page an operation changes before it changes it (a fifth of
+ * the writer's work for a PATCH), so a batch of replayable operations first runs
+ * without: when one of them is refused, the transaction is rolled back and the batch
+ * runs again with savepoints, which gives each operation the same answer as if it had
+ * gone that way at once. After a replay, the next batches take the guarded way directly,
+ * so that a run of refusals (clicks racing for one scope) does not pay twice for each. */
+enum { GUARDED_AFTER_REPLAY = 16 };
+
+static void run_batch(struct store *s, struct wop *batch)
+{
+    struct conn *c = s->writer_conn;
+    bool plain = s->guarded_batches == 0;
+    if (s->guarded_batches)
+        s->guarded_batches--;
+    for (struct wop *w = batch; plain && w; w = w->next)
+        plain = replayable(w);
+    if (!plain) {
+        run_guarded(c, batch);
+        return;
+    }
+    if (!control(c, "BEGIN IMMEDIATE")) {
+        fail_all(batch);
+        return;
+    }
+    for (struct wop *w = batch; w; w = w->next) {
+        w->result = w->fn(c, w->arg);
+        if (w->result != ERR_OK || sqlite3_get_autocommit(c->db)) {
+            if (!sqlite3_get_autocommit(c->db) && !control(c, "ROLLBACK")) {
+                fail_all(batch);
+                return;
+            }
+            atomic_fetch_add(&s->replays, 1);
+            s->guarded_batches = GUARDED_AFTER_REPLAY;
+            run_guarded(c, batch);
+            return;
+        }
+    }
+    if (!control(c, "COMMIT")) {
+        control(c, "ROLLBACK");
+        fail_all(batch);
+    }
+}
+
 static void *writer_main(void *arg)
 {
     struct store *s = arg;
@@ -756,7 +822,7 @@ static void *writer_main(void *arg)
         s->queue_head = s->queue_tail = NULL;
         pthread_mutex_unlock(&s->w_mu);
 
-        run_batch(s->writer_conn, batch);
+        run_batch(s, batch);
         atomic_fetch_add(&s->commits, 1);
         for (struct wop *w = batch; w; w = w->next)
             s->writes++;
@@ -998,8 +1064,9 @@ void store_close(struct store *s)
     pthread_cond_destroy(&s->pool_cv);
     pthread_mutex_destroy(&s->w_mu);
     pthread_cond_destroy(&s->w_work);
-    log_info("writer: %llu commits of %llu writes", (unsigned long long)atomic_load(&s->commits),
-             (unsigned long long)s->writes);
+    log_info("writer: %llu commits of %llu writes, %llu batches run again with savepoints",
+             (unsigned long long)atomic_load(&s->commits), (unsigned long long)s->writes,
+             (unsigned long long)atomic_load(&s->replays));
     if (s->links) {
         struct link_cache_stats ls;
         link_cache_stats(s->links, &ls);
@@ -1286,6 +1353,11 @@ void store_definitions_counts(struct store *s, uint64_t *found, uint64_t *missed
         link_cache_stats(s->links, &st);
     *found = st.hits;
     *missed = st.misses;
+}
+
+uint64_t store_write_replays(struct store *s)
+{
+    return atomic_load(&s->replays);
 }
 
 void store_executions_counts(struct store *s, uint64_t *found, uint64_t *missed)

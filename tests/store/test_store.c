@@ -1597,6 +1597,143 @@ static void test_refusals_do_not_undo_neighbours(void **state)
     assert_int_equal(counts(f->s).queued, before.queued + (int64_t)new_executions);
 }
 
+/* Writes that need no savepoint run in a batch without: when one of them is refused,
+ * the batch is rolled back and runs again, each write in its savepoint. Queued faster
+ * than the writer commits, creations of executions in free and taken scopes, updates
+ * from the wrong status, and groups whose second link's id is taken (refused after the
+ * group and its first link were written) get the answers they would get alone, and
+ * exactly the accepted ones are written, durably. */
+struct queued_write {
+    pthread_mutex_t *mu;
+    pthread_cond_t *cv;
+    size_t *left;
+    enum err result;
+};
+
+static void queued_write_done(void *ctx, enum err result)
+{
+    struct queued_write *q = ctx;
+    pthread_mutex_lock(q->mu);
+    q->result = result;
+    (*q->left)--;
+    pthread_cond_broadcast(q->cv);
+    pthread_mutex_unlock(q->mu);
+}
+
+enum { N_REPLAYED = 48 };
+
+struct replayed {
+    struct queued_write q[N_REPLAYED];
+    struct execution e[N_REPLAYED];
+    struct callout c[N_REPLAYED];
+    struct user users[N_REPLAYED];
+    struct group groups[N_REPLAYED];
+};
+
+static void test_refusal_replays_batch(void **state)
+{
+    struct fixture *f = *state;
+    struct user u = add_user(f, NULL);
+    struct app app = add_app(f);
+    struct group g = add_group(f, 2, POLICY_ONCE_PER_USER);
+    struct execution holder = make_exec(&g, 0, u.id, u.id, STATUS_PENDING);
+    assert_err(store_execution_create(f->s, &holder, NULL, NULL), ERR_OK);
+    struct group once = add_group(f, 1, POLICY_ONCE);
+    struct execution done = make_exec(&once, 0, "", u.id, STATUS_PENDING);
+    assert_err(store_execution_create(f->s, &done, NULL, NULL), ERR_OK);
+    struct callout_counts before = counts(f->s);
+
+    /* a store of its own: a writer that has not replayed yet */
+    struct store *s = open_again(f->location);
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+    size_t left = N_REPLAYED;
+    struct replayed *x = calloc(1, sizeof(*x));
+    assert_non_null(x);
+    /* by i % 4: 0 an execution in a taken scope, 1 a new one, 2 an update from the wrong
+     * status, 3 a group, its second link's id taken when i / 4 is even; the first write
+     * is refused, so the writer's first batch replays */
+    for (size_t i = 0; i < N_REPLAYED; i++) {
+        x->q[i] = (struct queued_write){&mu, &cv, &left, ERR_INTERNAL};
+        x->users[i] = add_user(f, NULL);
+        const char *scope = i % 4 == 0 ? u.id : x->users[i].id;
+        x->e[i] = make_exec(&g, 1, scope, x->users[i].id, STATUS_PENDING);
+        x->c[i] = make_callout(&x->e[i]);
+        x->groups[i] = make_group(&f->a, 2, POLICY_ONCE, u.id, app.id, u.id);
+        if (i / 4 % 2 == 0)
+            id_copy(x->groups[i].links[1].id, g.links[0].id);
+    }
+    uint64_t replays = store_write_replays(s);
+    for (size_t i = 0; i < N_REPLAYED; i++) {
+        enum err r;
+        switch (i % 4) {
+        case 2:
+            r = store_execution_update_async(s, done.id, STATUS_SUCCESSFUL, STATUS_FAILED,
+                                             clock_now_ms(), NULL, queued_write_done, &x->q[i]);
+            break;
+        case 3:
+            r = store_group_create_async(s, &x->groups[i], queued_write_done, &x->q[i]);
+            break;
+        default:
+            r = store_execution_create_async(s, &x->e[i], &x->c[i], NULL, queued_write_done,
+                                             &x->q[i]);
+            break;
+        }
+        assert_err(r, ERR_OK);
+    }
+    pthread_mutex_lock(&mu);
+    while (left)
+        pthread_cond_wait(&cv, &mu);
+    pthread_mutex_unlock(&mu);
+    assert_true(store_write_replays(s) > replays);
+
+    size_t created = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < N_REPLAYED; i++) {
+            struct execution got;
+            struct group gg;
+            switch (i % 4) {
+            case 0:
+            case 2:
+                assert_err(x->q[i].result, ERR_CONFLICT);
+                break;
+            case 3:
+                if (i / 4 % 2 == 0) {
+                    assert_err(x->q[i].result, ERR_EXISTS);
+                    assert_err(store_group_get(s, x->groups[i].id, &f->a, &gg), ERR_NOT_FOUND);
+                } else {
+                    assert_err(x->q[i].result, ERR_OK);
+                    assert_err(store_group_get(s, x->groups[i].id, &f->a, &gg), ERR_OK);
+                    assert_group_eq(&x->groups[i], &gg);
+                }
+                break;
+            default:
+                assert_err(x->q[i].result, ERR_OK);
+                assert_err(store_execution_get(s, g.id, x->users[i].id, &f->a, &got), ERR_OK);
+                assert_exec_eq(&x->e[i], &got);
+                created += pass == 0;
+                break;
+            }
+        }
+        struct execution got;
+        assert_err(store_execution_get(s, g.id, u.id, &f->a, &got), ERR_OK);
+        assert_exec_eq(&holder, &got);
+        assert_err(store_execution_get(s, once.id, "", &f->a, &got), ERR_OK);
+        assert_exec_eq(&done, &got);
+        struct group gg;
+        assert_err(store_group_get(s, g.id, &f->a, &gg), ERR_OK);
+        assert_group_eq(&g, &gg);
+        assert_int_equal(counts(s).queued, before.queued + (int64_t)created);
+        /* and so after a restart */
+        store_close(s);
+        s = open_again(f->location);
+    }
+    store_close(s);
+    free(x);
+    pthread_mutex_destroy(&mu);
+    pthread_cond_destroy(&cv);
+}
+
 /* Several processes (or nodes) starting at once on a database nobody has made yet: every
  * one opens it, and they agree on the org. */
 struct opener {
@@ -4177,6 +4314,7 @@ int main(int argc, char **argv)
         T(test_race_update_compare_and_set),
         T(test_concurrent_distinct_writes),
         T(test_refusals_do_not_undo_neighbours),
+        T(test_refusal_replays_batch),
         T(test_concurrent_open),
         T(test_reads_beside_writes),
         T(test_reopen_sees_everything),

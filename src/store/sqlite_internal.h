@@ -34,6 +34,9 @@ struct conn {
     bool for_write;           /* begun by store_snapshot_begin_fresh */
     bool epochs_known;        /* read in this transaction: */
     int64_t auth_epoch, definitions_epoch, executions_epoch;
+    /* the writer's: an execution was written or changed in the transaction under way,
+     * so its commit moves the executions epoch (run_batch) */
+    bool executions_written;
 };
 
 /* A prepared statement for static SQL text, prepared once per connection. Reset it with

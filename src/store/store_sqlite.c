@@ -34,8 +34,9 @@ extern const unsigned char sql_003_callouts_by_host[];
 extern const unsigned char sql_004_definitions_epoch[];
 extern const unsigned char sql_005_executions_epoch[];
 extern const unsigned char sql_006_events_numbered_by_rowid[];
+extern const unsigned char sql_007_executions_epoch_per_commit[];
 
-enum { SCHEMA_VERSION = 6 };
+enum { SCHEMA_VERSION = 7 };
 
 #define STMT_TABLE(X)                                                                              \
     X(ST_USER_INSERT, "INSERT INTO users (id, username, name, manager_id, view_all_data, "         \
@@ -607,6 +608,16 @@ enum err sq_step_done(struct conn *c, sqlite3_stmt *st)
     return ERR_UNAVAILABLE;
 }
 
+/* sq_step_done for a statement that writes executions: the transaction's commit then
+ * moves the executions epoch (schema 7), once however many it wrote. */
+static enum err exec_step_done(struct conn *c, sqlite3_stmt *st)
+{
+    enum err r = sq_step_done(c, st);
+    if (r == ERR_OK && sqlite3_changes(c->db) > 0)
+        c->executions_written = true;
+    return r;
+}
+
 static bool all_ascii(const char *s)
 {
     for (; *s; s++)
@@ -718,9 +729,20 @@ static bool replayable(const struct wop *w)
            w->fn == w_group_create_of || w->fn == w_callouts_finish || w->fn == w_callouts_cycle;
 }
 
+/* Moves the executions epoch when the transaction wrote an execution: once per commit,
+ * not once per row (schema 7 dropped the triggers that did it per row). */
+static bool move_executions_epoch(struct conn *c)
+{
+    bool ok = !c->executions_written ||
+              control(c, "UPDATE epochs SET executions = executions + 1 WHERE id = 1");
+    c->executions_written = false;
+    return ok;
+}
+
 /* Each operation in a savepoint of its own, rolled back alone when it is refused. */
 static void run_guarded(struct conn *c, struct wop *batch)
 {
+    c->executions_written = false;
     if (!control(c, "BEGIN IMMEDIATE")) {
         fail_all(batch);
         return;
@@ -743,7 +765,7 @@ static void run_guarded(struct conn *c, struct wop *batch)
             return;
         }
     }
-    if (!control(c, "COMMIT")) {
+    if (!move_executions_epoch(c) || !control(c, "COMMIT")) {
         control(c, "ROLLBACK");
         for (struct wop *w = batch; w; w = w->next)
             if (w->result == ERR_OK)
@@ -771,6 +793,7 @@ static void run_batch(struct store *s, struct wop *batch)
         run_guarded(c, batch);
         return;
     }
+    c->executions_written = false;
     if (!control(c, "BEGIN IMMEDIATE")) {
         fail_all(batch);
         return;
@@ -788,7 +811,7 @@ static void run_batch(struct store *s, struct wop *batch)
             return;
         }
     }
-    if (!control(c, "COMMIT")) {
+    if (!move_executions_epoch(c) || !control(c, "COMMIT")) {
         control(c, "ROLLBACK");
         fail_all(batch);
     }
@@ -970,9 +993,12 @@ static enum err migrate(struct conn *c, struct store *s, char *why, size_t why_l
         return ERR_UNAVAILABLE;
     }
     /* each later version: its script, then the new number, in the same transaction */
-    static const unsigned char *const upgrades[] = {
-        sql_002_auth_epoch, sql_003_callouts_by_host, sql_004_definitions_epoch,
-        sql_005_executions_epoch, sql_006_events_numbered_by_rowid};
+    static const unsigned char *const upgrades[] = {sql_002_auth_epoch,
+                                                    sql_003_callouts_by_host,
+                                                    sql_004_definitions_epoch,
+                                                    sql_005_executions_epoch,
+                                                    sql_006_events_numbered_by_rowid,
+                                                    sql_007_executions_epoch_per_commit};
     for (; version < SCHEMA_VERSION; version++) {
         char set[64];
         snprintf(set, sizeof(set), "PRAGMA user_version=%d", version + 1);
@@ -1678,7 +1704,7 @@ static enum err w_execution_create(struct conn *c, const void *arg)
     sqlite3_bind_int(st, 6, e->status);
     sqlite3_bind_int64(st, 7, e->created_ms);
     sqlite3_bind_int64(st, 8, e->deadline_ms);
-    enum err r = sq_step_done(c, st);
+    enum err r = exec_step_done(c, st);
     if (r != ERR_OK)
         return r;
     if (x->t && (r = w_token_add(c, x->t)) != ERR_OK)
@@ -1745,7 +1771,7 @@ static enum err w_execution_update(struct conn *c, const void *arg)
     sqlite3_bind_int(st, 3, x->to);
     sqlite3_bind_int64(st, 4, x->now_ms);
     sq_bind_text(st, 5, x->diagnostic);
-    enum err r = sq_step_done(c, st);
+    enum err r = exec_step_done(c, st);
     if (r == ERR_OK && sqlite3_changes(c->db) == 0)
         r = ERR_CONFLICT;
     return r;
@@ -1997,7 +2023,7 @@ static enum err w_callouts_finish(struct conn *c, const void *arg)
                 sqlite3_bind_int(st, 2, STATUS_PENDING);
                 sq_bind_text(st, 3, e->diagnostic);
                 sqlite3_bind_int64(st, 4, x->now_ms);
-                if ((r = sq_step_done(c, st)))
+                if ((r = exec_step_done(c, st)))
                     return r;
             }
             continue;
@@ -2008,7 +2034,7 @@ static enum err w_callouts_finish(struct conn *c, const void *arg)
         sqlite3_bind_int(st, 2, e->status);
         sq_bind_text(st, 3, e->diagnostic);
         sqlite3_bind_int64(st, 4, x->now_ms);
-        if ((r = sq_step_done(c, st)))
+        if ((r = exec_step_done(c, st)))
             return r;
     }
     return ERR_OK;
@@ -2100,7 +2126,7 @@ static enum err w_callouts_recover(struct conn *c, const void *arg)
     sqlite3_bind_int64(st, 1, x->now_ms);
     sq_bind_text(st, 2, DIAG_INTERRUPTED);
     sqlite3_bind_int64(st, 3, x->stale_ms);
-    if ((r = sq_step_done(c, st)))
+    if ((r = exec_step_done(c, st)))
         return r;
     if (!(st = stmt(c, ST_RECOVER_CALLOUTS)))
         return ERR_UNAVAILABLE;
@@ -2152,7 +2178,7 @@ static enum err w_async_expire(struct conn *c, const void *arg)
         return ERR_UNAVAILABLE;
     sqlite3_bind_int64(st, 1, x->now_ms);
     sq_bind_text(st, 2, DIAG_NO_CALLBACK);
-    enum err r = sq_step_done(c, st);
+    enum err r = exec_step_done(c, st);
     x->n = r ? 0 : sqlite3_changes(c->db);
     return r;
 }

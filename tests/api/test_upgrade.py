@@ -64,18 +64,25 @@ class Upgrade(harness.unittest.TestCase):
         downgrade_to_1(s.db)
 
         s.start()
-        self.assertEqual(s.sql("PRAGMA user_version"), [(6,)])
+        self.assertEqual(s.sql("PRAGMA user_version"), [(7,)])
         # events as a fresh store has them: numbered by row, no time index
         (events,), = s.sql("SELECT sql FROM sqlite_master WHERE name = 'events'")
         self.assertNotIn("AUTOINCREMENT", events)
         self.assertEqual(s.sql("SELECT count(*) FROM sqlite_master WHERE name = "
                                "'events_by_time'"), [(0,)])
         self.assertEqual(s.sql("SELECT definitions, executions FROM epochs"), [(0, 0)])
+        # the executions epoch moved by the writer, once per commit; by trigger only on
+        # removals (schema 7)
+        self.assertEqual(s.sql("SELECT name FROM sqlite_master WHERE type = 'trigger' AND "
+                               "name LIKE 'executions_epoch%'"),
+                         [("executions_epoch_on_delete",)])
         (index,), = s.sql("SELECT sql FROM sqlite_master WHERE name = 'callouts_queued'")
         self.assertIn("(host, created_ms)", index)
         self.assertEqual(alice.link(link).status, 200)  # the old token and data still work
         after = alice.get("/services/data/v66.0/connect/action-link-group-definitions/" + group)
         self.assertEqual(after.json(), before.json())
+        self.assertEqual(alice.set_status(link, "SuccessfulStatus").status, 200)
+        self.assertEqual(s.sql("SELECT executions FROM epochs"), [(1,)])
         # and the new machinery works: a revoked token is refused at once, though this
         # server had just accepted (and kept) it
         t = s.admin("token", "issue", "alice", "--app", "testapp")["access_token"]

@@ -3967,6 +3967,96 @@ static void test_executions_kept(void **state)
     store_close(other);
 }
 
+/* An execution read twice by snapshots of s: the second answer is the kept one. */
+static void keep_execution(struct fixture *f, struct store *s, const struct execution *e)
+{
+    uint64_t found0, missed0, found, missed;
+    store_executions_counts(s, &found0, &missed0);
+    for (int i = 0; i < 2; i++) {
+        struct execution got;
+        int64_t epoch;
+        store_snapshot_begin(s);
+        assert_err(store_auth_epoch(s, &epoch), ERR_OK);
+        assert_err(store_execution_get(s, e->group_id, e->scope_user_id, &f->a, &got), ERR_OK);
+        assert_int_equal(got.status, e->status);
+        store_snapshot_end(s);
+    }
+    store_executions_counts(s, &found, &missed);
+    assert_int_equal(found, found0 + 1);
+}
+
+static struct execution fresh_execution(struct fixture *f, struct store *s,
+                                        const struct execution *e)
+{
+    struct execution got;
+    int64_t epoch;
+    store_snapshot_begin_fresh(s);
+    assert_err(store_auth_epoch(s, &epoch), ERR_OK);
+    assert_err(store_execution_get(s, e->group_id, e->scope_user_id, &f->a, &got), ERR_OK);
+    store_snapshot_end(s);
+    return got;
+}
+
+/* Every way another process writes an execution moves the executions epoch (once per
+ * transaction since schema 7, by the writer), so a kept answer is never used after it:
+ * a callout's end, an ApiAsync answer that leaves it Pending with a diagnostic, an
+ * interrupted callout failed by recovery, an ApiAsync deadline passed. */
+static void test_executions_kept_every_write(void **state)
+{
+    struct fixture *f = *state;
+    drain_queue(f);
+    store_keep_definitions(f->s, 1 << 20);
+    struct store *other = open_again(f->location);
+    struct group g = add_group(f, 2, POLICY_ONCE_PER_USER);
+    const char *owner = fresh_owner(&f->a), *next = fresh_owner(&f->a);
+    int64_t t0 = clock_now_ms(), n = -1;
+    assert_err(store_callouts_recover(other, owner, t0, STALE_MS, &n), ERR_OK); /* beats */
+    struct execution e[4];
+    for (int i = 0; i < 4; i++) {
+        char scope[ID_LEN + 1];
+        id_new(ID_USER, scope);
+        e[i] = make_exec(&g, 0, scope, scope, STATUS_PENDING);
+        struct callout co = make_callout(&e[i]);
+        co.owner = owner;
+        if (i == 3)
+            e[i].deadline_ms = t0 + 1000;
+        assert_err(store_execution_create(f->s, &e[i], i == 3 ? NULL : &co, NULL), ERR_OK);
+    }
+
+    /* each kept just before the change */
+    keep_execution(f, f->s, &e[0]);
+    struct callout_end end = {.status = STATUS_SUCCESSFUL, .diagnostic = "ok", .scrubbed_url = ""};
+    memcpy(end.execution_id, e[0].id, sizeof(end.execution_id));
+    assert_err(store_callouts_finish(other, owner, t0, &end, 1), ERR_OK);
+    assert_true(end.applied);
+    assert_int_equal(fresh_execution(f, f->s, &e[0]).status, STATUS_SUCCESSFUL);
+
+    keep_execution(f, f->s, &e[1]);
+    end = (struct callout_end){
+        .status = STATUS_PENDING, .diagnostic = "accepted", .scrubbed_url = ""};
+    memcpy(end.execution_id, e[1].id, sizeof(end.execution_id));
+    assert_err(store_callouts_finish(other, owner, t0, &end, 1), ERR_OK);
+    assert_true(end.applied);
+    struct execution got = fresh_execution(f, f->s, &e[1]);
+    assert_int_equal(got.status, STATUS_PENDING);
+    assert_non_null(got.diagnostic);
+    assert_string_equal(got.diagnostic, "accepted");
+
+    keep_execution(f, f->s, &e[2]);
+    int64_t later = t0 + STALE_MS + STALE_MS / 4;
+    assert_err(store_callouts_recover(other, next, later, STALE_MS, &n), ERR_OK);
+    assert_true(n >= 1);
+    got = fresh_execution(f, f->s, &e[2]);
+    assert_int_equal(got.status, STATUS_FAILED);
+    assert_string_equal(got.diagnostic, DIAG_INTERRUPTED);
+
+    keep_execution(f, f->s, &e[3]);
+    assert_err(store_async_expire(other, t0 + 2000, &n), ERR_OK);
+    assert_true(n >= 1);
+    assert_int_equal(fresh_execution(f, f->s, &e[3]).status, STATUS_FAILED);
+    store_close(other);
+}
+
 /* Deleting a group template deletes its link templates and every group made from it,
  * with their links, executions, callouts and places in the feed. */
 static void test_gtemplate_delete_cascades(void **state)
@@ -4347,6 +4437,7 @@ int main(int argc, char **argv)
         T(test_gtemplate_delete_cascades),
         T(test_definitions_kept),
         T(test_executions_kept),
+        T(test_executions_kept_every_write),
         T(test_snapshot),
         T(test_snapshot_after_another_store),
     };

@@ -6,6 +6,7 @@
 
 #include <curl/curl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -30,6 +31,37 @@ char *diag_url(struct arena *a, const char *url)
     curl_free(path);
     curl_url_cleanup(u);
     return out ? out : arena_strdup(a, "(invalid URL)");
+}
+
+char *diag_url_kept(struct diag_urls *k, struct arena *a, const char *url)
+{
+    for (unsigned i = 0; i < DIAG_URLS_KEPT; i++)
+        if (k->url[i] && strcmp(k->url[i], url) == 0)
+            return arena_strdup(a, k->shown[i]);
+    char *shown = diag_url(a, url);
+    if (strlen(url) > DIAG_URL_KEPT_MAX || strpbrk(url, "?#@"))
+        return shown;
+    char *u = strdup(url), *sh = strdup(shown);
+    if (!u || !sh) {
+        free(u);
+        free(sh);
+        return shown;
+    }
+    unsigned i = k->next++ % DIAG_URLS_KEPT;
+    free(k->url[i]);
+    free(k->shown[i]);
+    k->url[i] = u;
+    k->shown[i] = sh;
+    return shown;
+}
+
+void diag_urls_free(struct diag_urls *k)
+{
+    for (unsigned i = 0; i < DIAG_URLS_KEPT; i++) {
+        free(k->url[i]);
+        free(k->shown[i]);
+        k->url[i] = k->shown[i] = NULL;
+    }
 }
 
 const char *diag_reason(long code)

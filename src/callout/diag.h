@@ -15,6 +15,17 @@ enum { DIAG_EXCERPT = 512 };
 /* scheme://host[:port]/path of url (the port only when not the scheme's default), new in
  * the arena; for a URL that does not parse, "(invalid URL)". */
 char *diag_url(struct arena *a, const char *url);
+/* diag_url with the last DIAG_URLS_KEPT answers kept, for one thread: callouts mostly go
+ * to a few URLs, and curl's parser was a tenth of the engine's work. Only URLs without a
+ * query, fragment or userinfo are kept (nothing secret stays in memory); the answer is
+ * diag_url's, new in the arena. Zero-initialised; diag_urls_free frees what it keeps. */
+enum { DIAG_URLS_KEPT = 16, DIAG_URL_KEPT_MAX = 1024 };
+struct diag_urls {
+    char *url[DIAG_URLS_KEPT], *shown[DIAG_URLS_KEPT];
+    unsigned next;
+};
+char *diag_url_kept(struct diag_urls *k, struct arena *a, const char *url);
+void diag_urls_free(struct diag_urls *k);
 /* The standard reason phrase of an HTTP status code, or NULL. */
 const char *diag_reason(long code);
 /* The line for an answer: shown is the URL as diag_url shows it (the engine shows it

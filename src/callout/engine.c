@@ -36,6 +36,7 @@ struct engine {
      * and freeing one per callout was a tenth of the engine's instructions. */
     CURL *idle[IDLE_HANDLES];
     int n_idle;
+    struct diag_urls shown; /* the URLs last shown in diagnostics (engine thread only) */
 };
 
 struct inbox_item {
@@ -288,7 +289,7 @@ static void finish(struct engine *e, struct xfer *x, CURLcode code)
     struct engine_result r = {.execution_id = job->execution_id,
                               .user = job->user,
                               .elapsed_ms = (int64_t)(us / 1000),
-                              .scrubbed_url = diag_url(a, job->url)};
+                              .scrubbed_url = diag_url_kept(&e->shown, a, job->url)};
     const char *verb = method_verb(job->method);
     if (code == CURLE_OK && !x->headers_done)
         code = CURLE_PARTIAL_FILE; /* cut off inside the headers */
@@ -419,6 +420,7 @@ void engine_free(struct engine *e)
     pthread_join(e->thread, NULL);
     for (int i = 0; i < e->n_idle; i++)
         curl_easy_cleanup(e->idle[i]);
+    diag_urls_free(&e->shown);
     curl_multi_cleanup(e->multi);
     ssrf_policy_cleanup(&e->policy);
     pthread_mutex_destroy(&e->mu);

@@ -52,6 +52,42 @@ static void test_url_plain(void **state)
     expect_url(a, "https://example.com/a%20b/c%2Fd", "https://example.com/a%20b/c%2Fd");
 }
 
+/* The kept answers are diag_url's, for URLs seen again and after more distinct URLs than
+ * are kept; URLs with a query, fragment or userinfo (or too long) are never kept. */
+static void test_url_kept(void **state)
+{
+    struct arena *a = *state;
+    struct diag_urls k = {0};
+    char *longest = arena_alloc(a, DIAG_URL_KEPT_MAX + 64);
+    strcpy(longest, "https://example.com/");
+    memset(longest + strlen(longest), 'p', DIAG_URL_KEPT_MAX);
+    longest[DIAG_URL_KEPT_MAX + 20] = '\0';
+    const char *fixed[] = {
+        "https://example.com:443/a",
+        "http://u:p@10.0.0.1:80/x",
+        "https://example.com/a?t=1",
+        "https://example.com/a#frag",
+        "not a url",
+        longest,
+    };
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 3 * DIAG_URLS_KEPT; i++) {
+            const char *url =
+                i < 6 ? fixed[i]
+                      : arena_printf(a, "https://h%d.example.com:%d/p/%d",
+                                     (i * 7) % (2 * DIAG_URLS_KEPT), 8000 + i % 3, i % 5);
+            const char *got = diag_url_kept(&k, a, url), *want = diag_url(a, url);
+            if (strcmp(got, want) != 0)
+                fail_msg("diag_url_kept(\"%s\") = \"%s\", want \"%s\"", url, got, want);
+        }
+    }
+    for (int i = 0; i < DIAG_URLS_KEPT; i++)
+        if (k.url[i])
+            assert_null(strpbrk(k.url[i], "?#@"));
+    diag_urls_free(&k);
+    diag_urls_free(&k); /* twice is harmless */
+}
+
 static void test_url_empty_path_is_slash(void **state)
 {
     struct arena *a = *state;
@@ -418,6 +454,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_url_plain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_url_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_url_empty_path_is_slash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_url_default_ports_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_url_other_ports_kept, setup, teardown),

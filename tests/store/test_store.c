@@ -946,22 +946,59 @@ static void test_group_never_drops_headers(void **state)
     assert_group_eq(&g, &got);
 }
 
+static const char *fresh_owner(struct arena *a);
+static void drain_queue(struct fixture *f);
+
 /* Header bytes JSON must escape (quote, backslash, control characters) come back as
- * they went in. */
+ * they went in, from a link and from a queued callout: ASCII ones are read without
+ * jansson, the others (UTF-8) with it. */
 static void test_group_headers_escaped(void **state)
 {
     struct fixture *f = *state;
+    drain_queue(f);
     struct user u = add_user(f, NULL);
     struct app app = add_app(f);
-    struct group g = make_group(&f->a, 1, POLICY_ONCE, u.id, app.id, NULL);
-    struct header h[] = {{"X-Quote", "a\"b\\c"}, {"X-Controls", "d\ne\tf\x01g\x7f"},
-                         {"X-Empty", ""}};
-    g.links[0].headers = h;
-    g.links[0].n_headers = sizeof(h) / sizeof(h[0]);
-    assert_err(store_group_create(f->s, &g), ERR_OK);
-    struct group got;
-    assert_err(store_group_get(f->s, g.id, &f->a, &got), ERR_OK);
-    assert_group_eq(&g, &got);
+    char controls[32];
+    for (int i = 1; i < 32; i++)
+        controls[i - 1] = (char)i;
+    controls[31] = '\0';
+    struct header ascii[] = {{"X-Quote", "a\"b\\c"},
+                             {"X-Controls", "d\ne\tf\x01g\x7f"},
+                             {"X-Empty", ""},
+                             {"X-All", controls},
+                             {"X-Like-Json", "\"],[\"x\",\"/\\u0041\"]"},
+                             {"X\"Name\\", "/slash/"}};
+    struct header utf8[] = {{"X-Plain", "ok"}, {"X-Utf8", "caf\xc3\xa9 \xe2\x82\xac"}};
+    struct header *sets[] = {ascii, utf8};
+    size_t sizes[] = {sizeof(ascii) / sizeof(ascii[0]), sizeof(utf8) / sizeof(utf8[0])};
+    for (int k = 0; k < 2; k++) {
+        struct group g = make_group(&f->a, 1, POLICY_ONCE, u.id, app.id, NULL);
+        g.links[0].headers = sets[k];
+        g.links[0].n_headers = sizes[k];
+        assert_err(store_group_create(f->s, &g), ERR_OK);
+        struct group got;
+        assert_err(store_group_get(f->s, g.id, &f->a, &got), ERR_OK);
+        assert_group_eq(&g, &got);
+
+        struct callout co;
+        struct execution e = make_exec(&g, 0, "", u.id, STATUS_PENDING);
+        co = make_callout(&e);
+        co.headers = sets[k];
+        co.n_headers = sizes[k];
+        assert_err(store_execution_create(f->s, &e, &co, NULL), ERR_OK);
+        struct callout_room room = {.limit = 10, .per_host = 10};
+        struct callout *out;
+        size_t n = 0;
+        assert_err(
+            store_callouts_start(f->s, fresh_owner(&f->a), clock_now_ms(), &room, &f->a, &out, &n),
+            ERR_OK);
+        assert_int_equal(n, 1);
+        assert_int_equal(out[0].n_headers, sizes[k]);
+        for (size_t i = 0; i < sizes[k]; i++) {
+            assert_string_equal(out[0].headers[i].name, sets[k][i].name);
+            assert_string_equal(out[0].headers[i].value, sets[k][i].value);
+        }
+    }
 }
 
 static void test_group_delete(void **state)

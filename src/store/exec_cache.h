@@ -2,8 +2,9 @@
  * that it has none, kept in memory so that reading a link seldom reads its execution
  * from the database.
  *
- * An answer is kept with the database's executions epoch (moved by triggers on every
- * insert, update or delete of an execution, by any process: schema 5) and auth epoch
+ * An answer is kept with the database's executions epoch (moved by every commit that
+ * writes an execution, by any process: by the writer once per commit since schema 7,
+ * by trigger for removals) and auth epoch
  * (the executing user's name comes with it) under which it was read, and used only by a
  * reader that read the same two values. A newer executions epoch drops everything: under
  * a stream of clicks nothing stays long, and nothing is wrong.

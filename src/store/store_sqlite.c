@@ -747,7 +747,7 @@ static bool plain_headers(struct arena *a, const char *p, struct header **out, s
         if (!h[count].value || *p++ != ']')
             return false;
         count++;
-        if (*p != ',')
+        if (*p != ',' || p[1] != '[')
             break;
         p++;
     }
@@ -846,6 +846,8 @@ static bool move_executions_epoch(struct conn *c)
 static void run_guarded(struct conn *c, struct wop *batch)
 {
     c->executions_written = false;
+    if (!sqlite3_get_autocommit(c->db)) /* a ROLLBACK that failed before: again */
+        control(c, "ROLLBACK");
     if (!control(c, "BEGIN IMMEDIATE")) {
         fail_all(batch);
         return;
@@ -857,11 +859,12 @@ static void run_guarded(struct conn *c, struct wop *batch)
             return;
         }
         w->result = w->fn(c, w->arg);
-        if (w->result != ERR_OK && !control(c, "ROLLBACK TO op"))
-            w->result = ERR_UNAVAILABLE;
         /* SQLite rolls back the whole transaction on some errors (disk full, I/O): then
-         * nothing of the batch is written, and nothing more may run in it. */
-        if (sqlite3_get_autocommit(c->db) || !control(c, "RELEASE op")) {
+         * nothing of the batch is written, and nothing more may run in it; nor when the
+         * refused operation cannot be undone alone (its OR FAIL statement may have left
+         * rows behind). */
+        if (sqlite3_get_autocommit(c->db) ||
+            (w->result != ERR_OK && !control(c, "ROLLBACK TO op")) || !control(c, "RELEASE op")) {
             if (!sqlite3_get_autocommit(c->db))
                 control(c, "ROLLBACK");
             fail_all(batch);
@@ -887,6 +890,8 @@ enum { GUARDED_AFTER_REPLAY = 16 };
 static void run_batch(struct store *s, struct wop *batch)
 {
     struct conn *c = s->writer_conn;
+    if (!sqlite3_get_autocommit(c->db)) /* a ROLLBACK that failed before: again */
+        control(c, "ROLLBACK");
     bool plain = s->guarded_batches == 0;
     if (s->guarded_batches)
         s->guarded_batches--;
@@ -901,6 +906,10 @@ static void run_batch(struct store *s, struct wop *batch)
         fail_all(batch);
         return;
     }
+    /* the claim's cursor is the writer's, outside the transaction: a replay starts
+     * from where the first run did */
+    char cursor[CALLOUT_HOST_MAX + 1];
+    memcpy(cursor, s->claim_cursor, sizeof(cursor));
     for (struct wop *w = batch; w; w = w->next) {
         w->result = w->fn(c, w->arg);
         if (w->result != ERR_OK || sqlite3_get_autocommit(c->db)) {
@@ -908,6 +917,7 @@ static void run_batch(struct store *s, struct wop *batch)
                 fail_all(batch);
                 return;
             }
+            memcpy(s->claim_cursor, cursor, sizeof(cursor));
             atomic_fetch_add(&s->replays, 1);
             s->guarded_batches = GUARDED_AFTER_REPLAY;
             run_guarded(c, batch);

@@ -1636,10 +1636,12 @@ static void test_refusals_do_not_undo_neighbours(void **state)
 
 /* Writes that need no savepoint run in a batch without: when one of them is refused,
  * the batch is rolled back and runs again, each write in its savepoint. Queued faster
- * than the writer commits, creations of executions in free and taken scopes, updates
- * from the wrong status, and groups whose second link's id is taken (refused after the
- * group and its first link were written) get the answers they would get alone, and
- * exactly the accepted ones are written, durably. */
+ * than the writer commits (the first half accepted ones, so that the batch that meets
+ * the first refusal has accepted writes before it to undo and redo), creations of
+ * executions in free and taken scopes, updates from the wrong status, and groups whose
+ * second link's id is taken (refused after the group and its first link were written)
+ * get the answers they would get alone, and exactly the accepted ones are written,
+ * durably. */
 struct queued_write {
     pthread_mutex_t *mu;
     pthread_cond_t *cv;
@@ -1658,6 +1660,22 @@ static void queued_write_done(void *ctx, enum err result)
 }
 
 enum { N_REPLAYED = 48 };
+
+enum replayed_kind { RK_NEW, RK_TAKEN_SCOPE, RK_WRONG_STATUS, RK_GROUP, RK_GROUP_TAKEN_LINK };
+
+static enum replayed_kind replayed_kind(size_t i)
+{
+    if (i < N_REPLAYED / 2)
+        return i % 2 ? RK_GROUP : RK_NEW;
+    static const enum replayed_kind mixed[] = {RK_TAKEN_SCOPE,      RK_NEW, RK_WRONG_STATUS,
+                                               RK_GROUP_TAKEN_LINK, RK_NEW, RK_GROUP};
+    return mixed[i % 6];
+}
+
+static const enum err replayed_answer[] = {
+    [RK_NEW] = ERR_OK,   [RK_TAKEN_SCOPE] = ERR_CONFLICT,    [RK_WRONG_STATUS] = ERR_CONFLICT,
+    [RK_GROUP] = ERR_OK, [RK_GROUP_TAKEN_LINK] = ERR_EXISTS,
+};
 
 struct replayed {
     struct queued_write q[N_REPLAYED];
@@ -1687,28 +1705,27 @@ static void test_refusal_replays_batch(void **state)
     size_t left = N_REPLAYED;
     struct replayed *x = calloc(1, sizeof(*x));
     assert_non_null(x);
-    /* by i % 4: 0 an execution in a taken scope, 1 a new one, 2 an update from the wrong
-     * status, 3 a group, its second link's id taken when i / 4 is even; the first write
-     * is refused, so the writer's first batch replays */
     for (size_t i = 0; i < N_REPLAYED; i++) {
+        enum replayed_kind k = replayed_kind(i);
         x->q[i] = (struct queued_write){&mu, &cv, &left, ERR_INTERNAL};
         x->users[i] = add_user(f, NULL);
-        const char *scope = i % 4 == 0 ? u.id : x->users[i].id;
+        const char *scope = k == RK_TAKEN_SCOPE ? u.id : x->users[i].id;
         x->e[i] = make_exec(&g, 1, scope, x->users[i].id, STATUS_PENDING);
         x->c[i] = make_callout(&x->e[i]);
         x->groups[i] = make_group(&f->a, 2, POLICY_ONCE, u.id, app.id, u.id);
-        if (i / 4 % 2 == 0)
+        if (k == RK_GROUP_TAKEN_LINK)
             id_copy(x->groups[i].links[1].id, g.links[0].id);
     }
     uint64_t replays = store_write_replays(s);
     for (size_t i = 0; i < N_REPLAYED; i++) {
         enum err r;
-        switch (i % 4) {
-        case 2:
+        switch (replayed_kind(i)) {
+        case RK_WRONG_STATUS:
             r = store_execution_update_async(s, done.id, STATUS_SUCCESSFUL, STATUS_FAILED,
                                              clock_now_ms(), NULL, queued_write_done, &x->q[i]);
             break;
-        case 3:
+        case RK_GROUP:
+        case RK_GROUP_TAKEN_LINK:
             r = store_group_create_async(s, &x->groups[i], queued_write_done, &x->q[i]);
             break;
         default:
@@ -1727,28 +1744,26 @@ static void test_refusal_replays_batch(void **state)
     size_t created = 0;
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < N_REPLAYED; i++) {
+            enum replayed_kind k = replayed_kind(i);
             struct execution got;
             struct group gg;
-            switch (i % 4) {
-            case 0:
-            case 2:
-                assert_err(x->q[i].result, ERR_CONFLICT);
+            if (x->q[i].result != replayed_answer[k])
+                fail_msg("write %zu (kind %d): got %s, want %s", i, (int)k,
+                         err_code(x->q[i].result), err_code(replayed_answer[k]));
+            switch (k) {
+            case RK_GROUP_TAKEN_LINK:
+                assert_err(store_group_get(s, x->groups[i].id, &f->a, &gg), ERR_NOT_FOUND);
                 break;
-            case 3:
-                if (i / 4 % 2 == 0) {
-                    assert_err(x->q[i].result, ERR_EXISTS);
-                    assert_err(store_group_get(s, x->groups[i].id, &f->a, &gg), ERR_NOT_FOUND);
-                } else {
-                    assert_err(x->q[i].result, ERR_OK);
-                    assert_err(store_group_get(s, x->groups[i].id, &f->a, &gg), ERR_OK);
-                    assert_group_eq(&x->groups[i], &gg);
-                }
+            case RK_GROUP:
+                assert_err(store_group_get(s, x->groups[i].id, &f->a, &gg), ERR_OK);
+                assert_group_eq(&x->groups[i], &gg);
                 break;
-            default:
-                assert_err(x->q[i].result, ERR_OK);
+            case RK_NEW:
                 assert_err(store_execution_get(s, g.id, x->users[i].id, &f->a, &got), ERR_OK);
                 assert_exec_eq(&x->e[i], &got);
                 created += pass == 0;
+                break;
+            default:
                 break;
             }
         }

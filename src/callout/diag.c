@@ -35,11 +35,16 @@ char *diag_url(struct arena *a, const char *url)
 
 char *diag_url_kept(struct diag_urls *k, struct arena *a, const char *url)
 {
+    if (!url)
+        return diag_url(a, url);
     for (unsigned i = 0; i < DIAG_URLS_KEPT; i++)
         if (k->url[i] && strcmp(k->url[i], url) == 0)
             return arena_strdup(a, k->shown[i]);
     char *shown = diag_url(a, url);
-    if (strlen(url) > DIAG_URL_KEPT_MAX || strpbrk(url, "?#@"))
+    /* not kept: a URL that may hold a secret, or one that did not parse (which may have
+     * been curl running out of memory) */
+    if (strlen(url) > DIAG_URL_KEPT_MAX || strpbrk(url, "?#@") ||
+        strcmp(shown, "(invalid URL)") == 0)
         return shown;
     char *u = strdup(url), *sh = strdup(shown);
     if (!u || !sh) {

@@ -84,6 +84,18 @@ static void test_url_kept(void **state)
     for (int i = 0; i < DIAG_URLS_KEPT; i++)
         if (k.url[i])
             assert_null(strpbrk(k.url[i], "?#@"));
+    /* as many URLs as are kept, seen again: every answer from what was kept */
+    for (int round = 0; round < 3; round++) {
+        unsigned kept = k.next;
+        for (int i = 0; i < DIAG_URLS_KEPT; i++) {
+            const char *url = arena_printf(a, "https://again%d.example.com:%d/p", i, 8000 + i);
+            const char *got = diag_url_kept(&k, a, url), *want = diag_url(a, url);
+            assert_string_equal(got, want);
+        }
+        if (round > 0)
+            assert_int_equal(k.next, kept);
+    }
+    assert_string_equal(diag_url_kept(&k, a, NULL), diag_url(a, NULL));
     diag_urls_free(&k);
     diag_urls_free(&k); /* twice is harmless */
 }

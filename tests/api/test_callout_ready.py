@@ -304,7 +304,7 @@ class ClaimedByThePatch(WithSink):
     def test_none_takes_room_freed_for_one_waiting(self):
         """Room frees while a callout waits in the queue for it: a PATCH made before the
         dispatcher claims that one does not take the room (the node has a backlog), it
-        queues behind, and the one that waited is sent first."""
+        queues behind, and is claimed no earlier than the one that waited."""
         dave = self.server.user("dave")
         c = self.server.client(dave.token)
         self.sink.take()

@@ -2,8 +2,8 @@
 it, keeping its data; a newer one is refused. Schema 1 is made here by taking the later
 migrations apart (002, 004 and 005: the epochs table and its triggers; 003: the
 queued-callouts index back to its first shape; 006: the events table back to AUTOINCREMENT
-with its time index) and setting the version back, which is exactly the state 0.1.0 left
-a database in."""
+with its time index; 007 only drops triggers that 005 made) and setting the version back,
+which is exactly the state 0.1.0 left a database in."""
 import shutil
 import sqlite3
 import subprocess

@@ -879,9 +879,9 @@ static void run_guarded(struct conn *c, struct wop *batch)
     }
 }
 
-/* A savepoint copies every page an operation changes before it changes it (a fifth of
- * the writer's work for a PATCH), so a batch of replayable operations first runs
- * without: when one of them is refused, the transaction is rolled back and the batch
+/* A savepoint (or, without one, a statement journal) copies every page an operation
+ * changes before it changes it (a third of the writer's work for a PATCH), so a batch of
+ * replayable operations first runs without: when one of them is refused, the transaction is rolled back and the batch
  * runs again with savepoints, which gives each operation the same answer as if it had
  * gone that way at once. After a replay, the next batches take the guarded way directly,
  * so that a run of refusals (clicks racing for one scope) does not pay twice for each. */

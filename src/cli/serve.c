@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static const char usage[] =
     "usage: actionlinks serve [--listen ADDR:PORT] [--db LOCATION] [--public-url URL]\n"
@@ -62,36 +61,17 @@ static void notify_events(void *ctx)
     events_notify(((struct api *)ctx)->events);
 }
 
-/* --io-threads, by default half the processors (at least one): the other half goes to
- * the writer, the callouts and the event streams. On two cores one I/O thread served
- * more than two (S1 +12-30%, S2 and S3 the same or better: docs/PERFORMANCE.md). */
-static bool io_threads_of(const char *given, long *out)
-{
-    if (given)
-        return positive(given, 64, out) && *out >= 1;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    *out = cpus >= 2 ? (cpus / 2 < 64 ? cpus / 2 : 64) : 1;
-    return true;
-}
-
 int cli_serve(int argc, char **argv)
 {
     struct opt o[] = {
-        {"listen", false, "127.0.0.1:8080"},
-        {"db", false, "./actionlinks.db"},
-        {"public-url", false, NULL},
-        {"callout-allow", false, NULL},
-        {"allow-http-callouts", true, NULL},
-        {"callout-timeout", false, "10"},
-        {"async-deadline", false, "86400"},
-        {"io-threads", false, NULL},
-        {"workers", false, "64"},
-        {"max-body", false, "1048576"},
-        {"callout-max", false, "256"},
-        {"callout-per-host", false, "32"},
+        {"listen", false, "127.0.0.1:8080"}, {"db", false, "./actionlinks.db"},
+        {"public-url", false, NULL},         {"callout-allow", false, NULL},
+        {"allow-http-callouts", true, NULL}, {"callout-timeout", false, "10"},
+        {"async-deadline", false, "86400"},  {"io-threads", false, "2"},
+        {"workers", false, "64"},            {"max-body", false, "1048576"},
+        {"callout-max", false, "256"},       {"callout-per-host", false, "32"},
         {"callout-connect-timeout", false, "5"},
-        {"token-ttl", false, "7200"},
-        {"link-cache", false, "64"},
+        {"token-ttl", false, "7200"},        {"link-cache", false, "64"},
     };
     size_t n = sizeof(o) / sizeof(o[0]), n_pos;
     char why[512], host[256];
@@ -101,7 +81,7 @@ int cli_serve(int argc, char **argv)
         token_ttl, link_cache;
     if (!opts_parse(argc, argv, o, n, pos, 0, &n_pos, why, sizeof(why)) ||
         !split_listen(opts_get(o, n, "listen"), host, sizeof(host), &port) ||
-        !io_threads_of(opts_get(o, n, "io-threads"), &io_threads) ||
+        !positive(opts_get(o, n, "io-threads"), 64, &io_threads) || io_threads < 1 ||
         !positive(opts_get(o, n, "workers"), 4096, &workers) || workers < 1 ||
         !positive(opts_get(o, n, "max-body"), 1L << 30, &max_body) || max_body < 1024 ||
         !positive(opts_get(o, n, "callout-timeout"), 120, &timeout) || timeout < 1 ||

@@ -15,9 +15,8 @@ ROUNDS = 3
 
 class Durability(harness.ServerTest):
     # Callouts stay queued (--callout-max 0: an API-only node), so Api executions stay
-    # Pending while the workflow is tested; test_callouts.py covers sending them. Two I/O
-    # threads (more than the default on two cores): writes from both under way at the kill.
-    server_args = ("--callout-max", "0", "--io-threads", "2")
+    # Pending while the workflow is tested; test_callouts.py covers sending them.
+    server_args = ("--callout-max", "0")
 
     def setUp(self):
         self.creator = self.server.user("creator-" + self._testMethodName)

@@ -28,10 +28,8 @@ def race(calls):
 
 class Race(harness.ServerTest):
     # Callouts stay queued (--callout-max 0: an API-only node), so Api executions stay
-    # Pending while the workflow is tested; test_callouts.py covers sending them. Three
-    # I/O threads, so that the racers are decided in parallel (the default is half the
-    # processors: one on a two-core machine).
-    server_args = ("--callout-max", "0", "--io-threads", "3")
+    # Pending while the workflow is tested; test_callouts.py covers sending them.
+    server_args = ("--callout-max", "0")
 
     @classmethod
     def setUpClass(cls):

@@ -16,7 +16,10 @@ for a run of seconds). The count covers every thread of the server, in user spac
 about 5% (its batches, and which callouts a PATCH claims itself, follow the timing);
 batches are larger than at full speed, so per-commit costs weigh less than in a real run.
 --keep FILE keeps the callgrind profile of the run with PATCHes, for
-`callgrind_annotate --inclusive=yes FILE`.
+`callgrind_annotate --inclusive=yes FILE`. The count is also split by thread, from the
+inclusive counts of each thread's function (the writer, the callouts' engine and
+dispatcher, the event hub and its helper, the workers, main; the I/O threads are the
+rest).
 """
 import argparse
 import http.client
@@ -74,8 +77,26 @@ def rows(db, query):
         c.close()
 
 
+THREADS = (("writer", "writer_main"), ("engine", "engine_main"),
+           ("dispatcher", "dispatch_main"), ("events", "hub_main"), ("events", "helper_main"),
+           ("workers", "worker_main"), ("main", "main"))
+
+
+def by_thread(path, total):
+    """The instructions of each kind of thread in a callgrind file; "I/O" is the rest."""
+    out = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", path],
+                         capture_output=True, text=True).stdout
+    kinds = {}
+    for kind, fn in THREADS:
+        m = re.search(r"^\s*([0-9,]+) \([ 0-9.]+%\)\s+\?\?\?:" + fn + r" \[", out, re.M)
+        kinds[kind] = kinds.get(kind, 0) + (int(m.group(1).replace(",", "")) if m else 0)
+    kinds["I/O"] = total - sum(kinds.values())
+    return kinds
+
+
 def count(binary, db, port, args, token, first, n, conns, status, want_status, keep=None):
-    """Instructions of one server run with n PATCHes from link `first`."""
+    """Instructions of one server run with n PATCHes from link `first`: the total, and
+    by kind of thread."""
     out = db + ".callgrind"
     srv = subprocess.Popen(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, binary, "serve",
@@ -138,11 +159,13 @@ def run(srv, out, db, port, token, first, n, conns, status, want_status, keep):
     m = re.search(r"Collected : ([0-9]+)", err)
     if not m:
         raise RuntimeError("no count from valgrind: " + err[-500:])
+    total = int(m.group(1))
+    kinds = by_thread(out, total)
     if keep:
         os.replace(out, keep)
     else:
         os.unlink(out)
-    return int(m.group(1))
+    return total, kinds
 
 
 def main():
@@ -178,14 +201,18 @@ def main():
         seed.checkpoint(db)
         port = free_port()
         try:
-            idle = count(binary, db, port, args, ident["token"], 0, 0, a.conns, status, 2)
-            total = count(binary, db, port, args, ident["token"], 0, a.n, a.conns, status, 2,
-                          os.path.abspath(a.keep) if a.keep else None)
+            idle, idle_kinds = count(binary, db, port, args, ident["token"], 0, 0, a.conns,
+                                     status, 2)
+            total, kinds = count(binary, db, port, args, ident["token"], 0, a.n, a.conns,
+                                 status, 2, os.path.abspath(a.keep) if a.keep else None)
         finally:
             if sink:
                 sink.shutdown()
     print("%s: %.1f thousand instructions per PATCH (%d PATCHes; %s)" % (
         a.scenario, (total - idle) / a.n / 1000, a.n, os.path.relpath(binary)))
+    split = sorted(((kinds[k] - idle_kinds.get(k, 0)) / a.n / 1000, k) for k in kinds)
+    print("  by thread: " + ", ".join("%s %.1f" % (k, v) for v, k in reversed(split)
+                                      if abs(v) >= 0.05))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@
 #include "core/log.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,9 +61,10 @@ struct events {
     bool has_helper;
     pthread_mutex_t help_mu; /* guards the three below */
     pthread_cond_t help_cv;
-    struct push_item *help_items; /* the helper's share, NULL when it has none */
+    struct push_item *help_items; /* a fan-out the helper takes part in, NULL when none */
     size_t help_n;
     bool help_stop;
+    atomic_size_t help_next; /* the next item of help_items to take (hub and helper) */
 };
 
 /* One stream's copy of an event, as delivered. */
@@ -80,6 +82,22 @@ static void push_items(const struct push_item *items, size_t n)
         http_stream_push(items[i].stream, items[i].text, items[i].len);
 }
 
+/* Takes HELP_CHUNK items at a time until none is left: the hub and the helper share a
+ * fan-out this way rather than by halves, so that one of them being kept off its core
+ * (two cores, the clients of a benchmark on the same box) does not hold back the last
+ * streams of its half. */
+enum { HELP_CHUNK = 64 };
+
+static void push_share(struct events *ev, const struct push_item *items, size_t n)
+{
+    for (;;) {
+        size_t i = atomic_fetch_add(&ev->help_next, HELP_CHUNK);
+        if (i >= n)
+            return;
+        push_items(items + i, n - i < HELP_CHUNK ? n - i : HELP_CHUNK);
+    }
+}
+
 static void *helper_main(void *arg)
 {
     struct events *ev = arg;
@@ -93,7 +111,7 @@ static void *helper_main(void *arg)
         struct push_item *items = ev->help_items;
         size_t n = ev->help_n;
         pthread_mutex_unlock(&ev->help_mu);
-        push_items(items, n);
+        push_share(ev, items, n);
         pthread_mutex_lock(&ev->help_mu);
         ev->help_items = NULL;
         pthread_cond_broadcast(&ev->help_cv);
@@ -102,21 +120,21 @@ static void *helper_main(void *arg)
     return NULL;
 }
 
-/* Writes every item, half of them on the helper thread when there are many; returns
- * when all are written (the texts live in the caller's arena). */
+/* Writes every item, shared with the helper thread when there are many; returns when all
+ * are written (the texts live in the caller's arena). */
 static void push_all(struct events *ev, struct push_item *items, size_t n)
 {
     if (!ev->has_helper || n < HELP_FROM) {
         push_items(items, n);
         return;
     }
-    size_t half = n / 2;
+    atomic_store(&ev->help_next, 0);
     pthread_mutex_lock(&ev->help_mu);
-    ev->help_items = items + half;
-    ev->help_n = n - half;
+    ev->help_items = items;
+    ev->help_n = n;
     pthread_cond_broadcast(&ev->help_cv);
     pthread_mutex_unlock(&ev->help_mu);
-    push_items(items, half);
+    push_share(ev, items, n);
     pthread_mutex_lock(&ev->help_mu);
     while (ev->help_items)
         pthread_cond_wait(&ev->help_cv, &ev->help_mu);

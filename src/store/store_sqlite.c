@@ -842,12 +842,11 @@ static bool move_executions_epoch(struct conn *c)
     return ok;
 }
 
-/* Each operation in a savepoint of its own, rolled back alone when it is refused. */
+/* Each operation in a savepoint of its own, rolled back alone when it is refused (from
+ * run_batch, which has ended any transaction left open). */
 static void run_guarded(struct conn *c, struct wop *batch)
 {
     c->executions_written = false;
-    if (!sqlite3_get_autocommit(c->db)) /* a ROLLBACK that failed before: again */
-        control(c, "ROLLBACK");
     if (!control(c, "BEGIN IMMEDIATE")) {
         fail_all(batch);
         return;

@@ -1,21 +1,26 @@
 #!/usr/bin/env python3
-"""Instructions per PATCH, counted by valgrind (callgrind), for comparing two builds on a
+"""Instructions per request, counted by valgrind (callgrind), for comparing two builds on a
 machine whose timings are too noisy to show a change of a few per cent (docs/PERFORMANCE.md,
 "Counting instructions").
 
-usage: bench/instructions.py [--bin PATH] [--n N] [--conns C] [--keep FILE] [S2|S3]
+usage: bench/instructions.py [--bin PATH] [--n N] [--conns C] [--links L] [--keep FILE]
+                             [S1|S2|S3]
 
-S2: N PATCHes of Ui links to SuccessfulStatus. S3: N PATCHes of Api links to PendingStatus,
-each one calling a local sink (a small Python server: its instructions are not counted),
-and the count waits until every callout has ended (Successful, or the run fails). The
-server runs under callgrind in a fresh store; the instructions of a run without PATCHes
-(start and stop) are subtracted, and what is left is divided by N (background work that
-grows with the run's length, the heartbeat's, is charged to the PATCHes: a few per cent
-for a run of seconds). The count covers every thread of the server, in user space
-(the kernel's work is not in it). The same build gives S2 the same count to 0.2%, S3 to
-about 5% (its batches, and which callouts a PATCH claims itself, follow the timing);
-batches are larger than at full speed, so per-commit costs weigh less than in a real run.
---keep FILE keeps the callgrind profile of the run with PATCHes, for
+S1: N GETs of L links (L/2 groups of an Api and a Ui link, as S1's; each read once
+first, so that every counted GET finds its link and its execution kept, as S1's
+warmed-up rounds do; the warm-up is in both runs and cancels out). S2: N PATCHes of Ui
+links to SuccessfulStatus. S3: N PATCHes of Api links to PendingStatus, each one calling
+a local sink (a small Python server: its instructions are not counted), and the count
+waits until every callout has ended (Successful, or the run fails). The server runs
+under callgrind in a fresh store; the instructions of a run without requests (start,
+stop, and S1's warm-up) are subtracted, and what is left is divided by N (background
+work that grows with the run's length, the heartbeat's, is charged to the requests: a
+few per cent for a run of seconds). The count covers every thread of the server, in user
+space (the kernel's work is not in it). The same build gives S2 the same count to 0.2%,
+S3 to about 5% (its batches, and which callouts a PATCH claims itself, follow the
+timing); batches are larger than at full speed, so per-commit costs weigh less than in a
+real run.
+--keep FILE keeps the callgrind profile of the counted run, for
 `callgrind_annotate --inclusive=yes FILE`. The count is also split by thread, from the
 inclusive counts of each thread's function (the writer, the callouts' engine and
 dispatcher, the event hub and its helper, the workers, main; the I/O threads are the
@@ -95,8 +100,9 @@ def by_thread(path, total):
 
 
 def count(binary, db, port, args, token, first, n, conns, status, want_status, keep=None):
-    """Instructions of one server run with n PATCHes from link `first`: the total, and
-    by kind of thread."""
+    """Instructions of one server run with n PATCHes from link `first` (or, when status
+    is None, n GETs of the `first` links after one GET of each): the total, and by kind
+    of thread."""
     out = db + ".callgrind"
     srv = subprocess.Popen(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, binary, "serve",
@@ -124,36 +130,49 @@ def run(srv, out, db, port, token, first, n, conns, status, want_status, keep):
             raise RuntimeError("the server did not start")
         time.sleep(0.3)
     bad = []
+    link = "/services/data/v66.0/connect/action-links/0An%012d"
 
-    def worker(k):
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-            body = json.dumps({"status": status})
-            for i in range(k, n, conns):
-                c.request("PATCH",
-                          "/services/data/v66.0/connect/action-links/0An%012d" % (first + i),
-                          body, {"Authorization": "Bearer " + token,
-                                 "Content-Type": "application/json"})
-                r = c.getresponse()
-                r.read()
-                if r.status != 200:
-                    bad.append(r.status)
-        except Exception as e:  # noqa: BLE001 — counted as a failure below
-            bad.append(repr(e))
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(conns)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if bad:
-        raise RuntimeError("%d PATCHes failed (first: %s)" % (len(bad), bad[0]))
-    for _ in range(600):  # S3: until every callout has ended
-        if rows(db, "SELECT count(*) FROM executions WHERE status = 1") == 0:
-            break
-        time.sleep(0.2)
-    done = rows(db, "SELECT count(*) FROM executions WHERE status = %d" % want_status)
-    if done != n:
-        raise RuntimeError("%d of %d executions ended as expected" % (done, n))
+    def patch(c, i):
+        c.request("PATCH", link % (first + i), json.dumps({"status": status}),
+                  {"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+        r = c.getresponse()
+        r.read()
+        return r.status == 200
+
+    def get(c, i):
+        c.request("GET", link % i, headers={"Authorization": "Bearer " + token})
+        r = c.getresponse()
+        return r.status == 200 and b'"type":"ActionLink"' in r.read()
+
+    def each(fn, indexes):
+        def worker(k):
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+                for i in indexes[k::conns]:
+                    if not fn(c, i):
+                        bad.append(i)
+            except Exception as e:  # noqa: BLE001 — counted as a failure below
+                bad.append(repr(e))
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(conns)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if bad:
+            raise RuntimeError("%d requests failed (first: %s)" % (len(bad), bad[0]))
+
+    if status is None:  # S1: every link once, then n GETs spread over them
+        each(get, list(range(first)))
+        each(get, [i * 7919 % first for i in range(n)])
+    else:
+        each(patch, list(range(n)))
+        for _ in range(600):  # S3: until every callout has ended
+            if rows(db, "SELECT count(*) FROM executions WHERE status = 1") == 0:
+                break
+            time.sleep(0.2)
+        done = rows(db, "SELECT count(*) FROM executions WHERE status = %d" % want_status)
+        if done != n:
+            raise RuntimeError("%d of %d executions ended as expected" % (done, n))
     srv.send_signal(signal.SIGTERM)
     _, err = srv.communicate(timeout=120)
     m = re.search(r"Collected : ([0-9]+)", err)
@@ -170,14 +189,15 @@ def run(srv, out, db, port, token, first, n, conns, status, want_status, keep):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("scenario", nargs="?", default="S3", choices=("S2", "S3"))
+    ap.add_argument("scenario", nargs="?", default="S3", choices=("S1", "S2", "S3"))
     ap.add_argument("--bin", default=os.path.join(HERE, "..", "build-bench", "actionlinks"))
     ap.add_argument("--n", type=int, default=5000)
     ap.add_argument("--conns", type=int, default=16)
+    ap.add_argument("--links", type=int, default=2000, help="S1: the links read (even)")
     ap.add_argument("--keep", metavar="FILE", help="keep the callgrind profile of the run")
     a = ap.parse_args()
-    if a.n < 1 or a.conns < 1:
-        ap.error("--n and --conns must be at least 1")
+    if a.n < 1 or a.conns < 1 or a.links < 2 or a.links % 2:
+        ap.error("--n and --conns must be at least 1, --links even and at least 2")
     binary = os.path.abspath(a.bin)
     with tempfile.TemporaryDirectory(prefix="al-instr-") as work:
         db = os.path.join(work, "store.db")
@@ -194,22 +214,32 @@ def main():
             args = ["--allow-http-callouts", "--callout-allow", "127.0.0.1/32",
                     "--callout-per-host", "64"]
             status = "PendingStatus"
-        else:
+        elif a.scenario == "S2":
             seed.links(db, ident, 0, a.n, 1, [dict(
                 type="Ui", url="https://example.com/join", method="Get", label="Join")])
             status = "SuccessfulStatus"
+        else:
+            seed.links(db, ident, 0, a.links, 2, [  # as S1's: an Api and a Ui link each
+                dict(type="Api", url="https://api.example.com/orders/approve", method="Post",
+                     label="Approve", headers=[["Content-Type", "application/json"]],
+                     body=seed.CALLOUT_BODY),
+                dict(type="Ui", url="https://example.com/orders/view", method="Get",
+                     label="View")])
+            status = None
         seed.checkpoint(db)
         port = free_port()
+        first = a.links if status is None else 0
         try:
-            idle, idle_kinds = count(binary, db, port, args, ident["token"], 0, 0, a.conns,
-                                     status, 2)
-            total, kinds = count(binary, db, port, args, ident["token"], 0, a.n, a.conns,
+            idle, idle_kinds = count(binary, db, port, args, ident["token"], first, 0,
+                                     a.conns, status, 2)
+            total, kinds = count(binary, db, port, args, ident["token"], first, a.n, a.conns,
                                  status, 2, os.path.abspath(a.keep) if a.keep else None)
         finally:
             if sink:
                 sink.shutdown()
-    print("%s: %.1f thousand instructions per PATCH (%d PATCHes; %s)" % (
-        a.scenario, (total - idle) / a.n / 1000, a.n, os.path.relpath(binary)))
+    what, whats = ("GET", "GETs") if status is None else ("PATCH", "PATCHes")
+    print("%s: %.1f thousand instructions per %s (%d %s; %s)" % (
+        a.scenario, (total - idle) / a.n / 1000, what, a.n, whats, os.path.relpath(binary)))
     split = sorted(((kinds[k] - idle_kinds.get(k, 0)) / a.n / 1000, k) for k in kinds)
     print("  by thread: " + ", ".join("%s %.1f" % (k, v) for v, k in reversed(split)
                                       if abs(v) >= 0.05))

@@ -5,6 +5,7 @@
 
 #include "auth/token.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,49 +89,84 @@ static const char *version_of(struct arena *a, const char *seg, size_t n)
 
 enum match { NO_MATCH, MATCH, BAD_VERSION };
 
-/* Segment by segment; what {v} and {id} matched is copied only once the whole path
- * matched (the router tries the routes in turn, most of them in vain). */
-static enum match match(const char *pattern, const char *path, struct api_req *r)
+/* A path or a pattern cut at its slashes: "/a/b" is "a", "b"; "/" is one empty segment.
+ * Longer paths than any pattern are not cut further (they match none). */
+enum { MAX_SEGMENTS = 8 };
+struct segments {
+    size_t n;
+    const char *at[MAX_SEGMENTS];
+    size_t len[MAX_SEGMENTS];
+};
+
+/* false when the path has more segments than any pattern (or does not begin with '/'). */
+static bool split(const char *path, struct segments *out)
 {
-    const char *p = pattern, *s = path;
-    const char *version = NULL, *params[2] = {NULL, NULL};
-    size_t version_len = 0, params_len[2] = {0, 0};
-    int n_params = 0;
-    while (*p && *s) {
-        if (*p != '/' || *s != '/')
-            return NO_MATCH;
-        p++;
+    out->n = 0;
+    if (*path != '/')
+        return false;
+    const char *s = path;
+    while (*s == '/') {
+        if (out->n == MAX_SEGMENTS)
+            return false;
         s++;
-        size_t pn = strcspn(p, "/"), sn = strcspn(s, "/");
-        if (pn == 3 && memcmp(p, "{v}", 3) == 0) {
-            version = s;
-            version_len = sn;
-        } else if (pn == 4 && memcmp(p, "{id}", 4) == 0 && n_params < 2) {
-            params[n_params] = s;
-            params_len[n_params++] = sn;
-        } else if (pn != sn || memcmp(p, s, pn) != 0) {
-            return NO_MATCH;
-        }
-        p += pn;
-        s += sn;
+        const char *end = strchrnul(s, '/');
+        out->at[out->n] = s;
+        out->len[out->n++] = (size_t)(end - s);
+        s = end;
     }
-    if (*p || *s)
+    return true;
+}
+
+enum { N_ROUTES_MAX = 64 };
+static struct segments route_segments[N_ROUTES_MAX];
+static pthread_once_t route_segments_once = PTHREAD_ONCE_INIT;
+
+static void split_patterns(void);
+
+/* Segment by segment, against the route's pattern as split_patterns cut it (the router
+ * tries the routes in turn, most of them in vain: a different number of segments is the
+ * quick no); what {v} and {id} matched is copied only once the whole path matched. */
+static enum match match(int route, const struct segments *path, struct api_req *r)
+{
+    const struct segments *pat = &route_segments[route];
+    if (pat->n != path->n)
         return NO_MATCH;
-    const char *v = version ? version_of(r->a, version, version_len) : NULL;
-    if (version && !v)
+    int version = -1, params[2] = {-1, -1}, n_params = 0;
+    for (size_t i = 0; i < pat->n; i++) {
+        const char *p = pat->at[i];
+        size_t pn = pat->len[i];
+        if (pn == 3 && memcmp(p, "{v}", 3) == 0)
+            version = (int)i;
+        else if (pn == 4 && memcmp(p, "{id}", 4) == 0 && n_params < 2)
+            params[n_params++] = (int)i;
+        else if (pn != path->len[i] || memcmp(p, path->at[i], pn) != 0)
+            return NO_MATCH;
+    }
+    const char *v = version >= 0 ? version_of(r->a, path->at[version], path->len[version]) : NULL;
+    if (version >= 0 && !v)
         return BAD_VERSION;
     r->version = v;
-    r->param = params[0] ? arena_strndup(r->a, params[0], params_len[0]) : NULL;
-    r->param2 = params[1] ? arena_strndup(r->a, params[1], params_len[1]) : NULL;
+    r->param =
+        params[0] >= 0 ? arena_strndup(r->a, path->at[params[0]], path->len[params[0]]) : NULL;
+    r->param2 =
+        params[1] >= 0 ? arena_strndup(r->a, path->at[params[1]], path->len[params[1]]) : NULL;
     return MATCH;
 }
 
-static void method_not_allowed(struct api_req *r, const char *path)
+static void split_patterns(void)
+{
+    _Static_assert((int)N_ROUTES <= (int)N_ROUTES_MAX, "N_ROUTES_MAX is too small");
+    for (int i = 0; i < N_ROUTES; i++)
+        if (!split(routes[i].pattern, &route_segments[i]))
+            abort(); /* a pattern longer than MAX_SEGMENTS: a programming error */
+}
+
+static void method_not_allowed(struct api_req *r, const struct segments *path)
 {
     char allow[64] = "";
     for (int i = 0; i < N_ROUTES; i++) {
         struct api_req probe = *r;
-        if (routes[i].fn == h_ui || match(routes[i].pattern, path, &probe) != MATCH)
+        if (routes[i].fn == h_ui || match(i, path, &probe) != MATCH)
             continue;
         if (allow[0])
             strncat(allow, ", ", sizeof(allow) - strlen(allow) - 1);
@@ -178,14 +214,16 @@ void api_handle(void *ctx, struct http_request *req, struct http_response *resp)
     const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
     const struct route *found = NULL;
     bool path_known = false, bad_version = false;
+    pthread_once(&route_segments_once, split_patterns);
+    struct segments path;
+    bool cut = split(req->path, &path);
     /* the routes of this method first: most requests name one of them */
-    for (int i = 0; i < N_ROUTES && !found; i++)
-        if (strcmp(routes[i].method, method) == 0 &&
-            match(routes[i].pattern, req->path, r) == MATCH)
+    for (int i = 0; i < N_ROUTES && !found && cut; i++)
+        if (strcmp(routes[i].method, method) == 0 && match(i, &path, r) == MATCH)
             found = &routes[i];
     /* else all of them, to tell a known path (405) or an API version not served (404) */
-    for (int i = 0; i < N_ROUTES && !found; i++) {
-        enum match m = match(routes[i].pattern, req->path, r);
+    for (int i = 0; i < N_ROUTES && !found && cut; i++) {
+        enum match m = match(i, &path, r);
         if (m == BAD_VERSION)
             bad_version = true;
         if (m != MATCH)
@@ -198,7 +236,7 @@ void api_handle(void *ctx, struct http_request *req, struct http_response *resp)
     }
     if (!found) {
         if (path_known)
-            method_not_allowed(r, req->path);
+            method_not_allowed(r, &path);
         else if (bad_version)
             reply_error(r, ERR_NOT_FOUND, "this API version is not served; use v%d.0 to v%d.0",
                         API_MIN_VERSION, API_MAX_VERSION);

@@ -646,7 +646,11 @@ class MethodsPathsVersions(BadInputBase):
                      DEFS + "/" + self.group_id + "/extra",
                      LINKS + "/" + self.link_id + "/diagnostic-info/more",
                      "/Services/data/v66.0", "/services/DATA", API + "/sobjects/Account/x",
-                     "/services/data/v66.0/connect/action-link-group-definitions.json"):
+                     "/services/data/v66.0/connect/action-link-group-definitions.json",
+                     # as long as the longest route, and longer than any (the router
+                     # compares segment counts first, and cuts no more than it needs)
+                     API + "/chatter/feed-elements/x/capabilities/associated-actions-x",
+                     LINKS + "/" + self.link_id + "/a/b/c/d/e/f/g/h/i/j"):
             for method in ("GET", "POST"):
                 with self.subTest(method=method, path=path):
                     body = {} if method == "POST" else None

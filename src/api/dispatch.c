@@ -696,9 +696,9 @@ void dispatch_adopt(struct dispatch *d, const struct callout *c)
 
 void dispatch_metrics(struct dispatch *d, struct buf *b)
 {
-    struct callout_counts counts;
-    if (store_callout_counts(d->store, &counts) != ERR_OK)
-        counts.queued = -1;
+    int64_t queued;
+    if (store_callouts_queued(d->store, &queued) != ERR_OK)
+        queued = -1;
     buf_printf(b,
                "# HELP actionlinks_callouts_started_total Callouts handed to the network.\n"
                "# TYPE actionlinks_callouts_started_total counter\n"
@@ -735,7 +735,7 @@ void dispatch_metrics(struct dispatch *d, struct buf *b)
                "# HELP actionlinks_callouts_queued Callouts waiting to be sent (all nodes).\n"
                "# TYPE actionlinks_callouts_queued gauge\n"
                "actionlinks_callouts_queued %lld\n",
-               (long long)counts.queued);
+               (long long)queued);
     buf_printf(b, "# HELP actionlinks_callout_duration_seconds Time from send to answer.\n"
                   "# TYPE actionlinks_callout_duration_seconds histogram\n");
     for (int i = 0; i < N_BUCKETS; i++)

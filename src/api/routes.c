@@ -19,11 +19,13 @@ struct route {
 
 /* Handlers that never block, so they run on the I/O thread: GETs (they only read), the
  * PATCH of a link and the POST of a group definition (they read, then wait for their
- * write with api_wait). Every other one may wait for a commit, so it runs on a worker. */
+ * write with api_wait). Every other one may wait for a commit, so it runs on a worker;
+ * so does /metrics, which counts the callout queue: however long that is, a scrape does
+ * not hold up the requests of an I/O thread. */
 static bool runs_on_io_thread(const struct route *route)
 {
-    return strcmp(route->method, "GET") == 0 || route->fn == h_link_patch ||
-           route->fn == h_definition_create;
+    return (strcmp(route->method, "GET") == 0 && route->fn != h_metrics) ||
+           route->fn == h_link_patch || route->fn == h_definition_create;
 }
 
 static const struct route routes[] = {

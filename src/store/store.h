@@ -276,10 +276,14 @@ enum err store_events_last(struct store *s, int64_t *seq);
  * next event is numbered after it. */
 enum err store_events_trim(struct store *s, int64_t before_ms);
 
-/* The number of callouts in each state, for tests and metrics. */
+/* The number of callouts in each state, for tests: it reads every callout ever made. */
 struct callout_counts {
     int64_t queued, started, done;
 };
 enum err store_callout_counts(struct store *s, struct callout_counts *out);
+
+/* The number of callouts waiting to be sent, for metrics: it reads the queue only (a
+ * store keeps its ended callouts, and a scrape must not cost more as they grow). */
+enum err store_callouts_queued(struct store *s, int64_t *out);
 
 #endif

@@ -111,6 +111,10 @@ class ClaimedAhead(WithSink):
             at_sink = {r.path.rsplit("/", 1)[1][:15] for r in self.sink.requests}
             self.assertEqual(len(claimed), 2 * PER_HOST)
             self.assertEqual(len(at_sink), PER_HOST)
+            # the queue's gauge (counted through the queue's index) is the table's count
+            queued = self.server.sql("SELECT count(*) FROM callouts WHERE state = 0")[0][0]
+            self.assertGreaterEqual(queued, len(links) - 2 * PER_HOST)
+            self.assertEqual(metrics(self.server)["actionlinks_callouts_queued"], queued)
             ahead = claimed - at_sink
 
             def given_back():

@@ -409,10 +409,15 @@ static struct callout make_callout(const struct execution *e)
     return c;
 }
 
+/* The counts of every state; and each time, the count of the queue alone (what metrics
+ * read, through the queue's index) agrees with them. */
 static struct callout_counts counts(struct store *s)
 {
     struct callout_counts c;
     assert_err(store_callout_counts(s, &c), ERR_OK);
+    int64_t queued = -1;
+    assert_err(store_callouts_queued(s, &queued), ERR_OK);
+    assert_int_equal(queued, c.queued);
     return c;
 }
 

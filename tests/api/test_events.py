@@ -278,5 +278,34 @@ class Shutdown(harness.ServerTest):
         self.server.start()
 
 
+class Trim(harness.ServerTest):
+    def test_a_start_trims_a_long_old_log_chunk_by_chunk(self):
+        """The log is trimmed when the server starts (then every ten minutes) to its last
+        two hours, 20,000 events per write: 45,000 old events take three, and every
+        recent one stays."""
+        self.server.stop()
+        now = int(time.time() * 1000)
+        old, recent = 45000, 10
+        rows = [("0Ag%012d" % i, "0An%012d" % i, "", now - 3 * 3600 * 1000 + i)
+                for i in range(old)]
+        rows += [("0Ag%012d" % i, "0An%012d" % i, "", now - 60000 + i)
+                 for i in range(old, old + recent)]
+        import sqlite3
+        db = sqlite3.connect(self.server.db)
+        with db:
+            db.executemany("INSERT INTO events (group_id, link_id, scope_user_id, created_ms) "
+                           "VALUES (?, ?, ?, ?)", rows)
+            last = db.execute("SELECT max(seq) FROM events").fetchone()[0]
+        db.close()
+        self.server.start()
+        count = "SELECT count(*) FROM events"
+        harness.wait_until(lambda: self.server.sql(count)[0][0] == recent, 60,
+                           "the old events to go")
+        kept = self.server.sql("SELECT seq, created_ms FROM events ORDER BY seq")
+        self.assertEqual([r[0] for r in kept], list(range(last - recent + 1, last + 1)))
+        self.assertTrue(all(r[1] >= now - 60000 for r in kept))
+        self.assertEqual(self.server.client().get("/healthz", auth=False).status, 200)
+
+
 if __name__ == "__main__":
     harness.main()

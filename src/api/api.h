@@ -8,6 +8,7 @@
 #include "http/server.h"
 #include "store/store.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -22,10 +23,13 @@ struct api_config {
 
 struct api {
     struct store *store;
-    struct dispatch *dispatch; /* NULL: callouts stay queued (tests of the API alone) */
+    /* NULL: callouts stay queued (tests of the API alone). Made after the server listens
+     * (its port is in the address of calls to itself), so read by handlers while it is
+     * written: atomic, as is events. */
+    struct dispatch *_Atomic dispatch;
     struct throttle *throttle; /* failed logins */
     struct token_cache *tokens; /* recently seen tokens' principals; NULL: none */
-    struct events *events;     /* live status events; NULL: none */
+    struct events *_Atomic events; /* live status events; NULL: none */
     struct api_config cfg;
 };
 

@@ -178,7 +178,7 @@ int cli_serve(int argc, char **argv)
     dispatch_free(api.dispatch);
     events_free(api.events);
     throttle_free(api.throttle);
-        token_cache_free(api.tokens);
+    token_cache_free(api.tokens);
     store_close(store);
     log_info("stopped");
     return 0;

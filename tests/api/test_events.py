@@ -281,8 +281,8 @@ class Shutdown(harness.ServerTest):
 class Trim(harness.ServerTest):
     def test_a_start_trims_a_long_old_log_chunk_by_chunk(self):
         """The log is trimmed when the server starts (then every ten minutes) to its last
-        two hours, 20,000 events per write: 45,000 old events take three, and every
-        recent one stays."""
+        two hours, 20,000 events per write: 45,000 old events (more than two chunks) all
+        go, and every recent one stays, numbered as before."""
         self.server.stop()
         now = int(time.time() * 1000)
         old, recent = 45000, 10

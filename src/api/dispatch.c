@@ -39,6 +39,7 @@ enum { N_BUCKETS = sizeof(buckets_s) / sizeof(buckets_s[0]) };
 struct job_note {
     enum action_type type;
     char *host;
+    int engine; /* the engine it was sent to (take_slot) */
 };
 
 /* A finished job, handed from the engine thread. */
@@ -56,6 +57,7 @@ struct done_item {
 struct host_slot {
     char *host;
     size_t in_flight; /* sent, not answered */
+    size_t on[DISPATCH_MAX_ENGINES]; /* of which on each engine */
     size_t ready;     /* claimed, not sent */
     size_t reserved;  /* claimed by a PATCH whose write is not yet durable */
 };
@@ -68,7 +70,12 @@ struct ready_item {
 
 struct dispatch {
     struct store *store;
-    struct engine *engine;
+    /* The engines, each with its share of the limits (a destination's and the total):
+     * a destination never has more connections than --callout-per-host in all. */
+    struct engine *engines[DISPATCH_MAX_ENGINES];
+    int n_engines;
+    size_t eng_in_flight[DISPATCH_MAX_ENGINES]; /* with mu held */
+    size_t eng_max[DISPATCH_MAX_ENGINES], eng_per_host[DISPATCH_MAX_ENGINES];
     struct dispatch_opts opts;
     char owner[OWNER_LEN + 1];
     pthread_t thread;
@@ -119,6 +126,7 @@ static struct host_slot *host_slot(struct dispatch *d, const char *host)
     struct host_slot *h = &d->hosts[d->n_hosts++];
     h->host = strdup(host);
     h->in_flight = h->ready = h->reserved = 0;
+    memset(h->on, 0, sizeof(h->on));
     if (!h->host)
         abort();
     return h;
@@ -138,14 +146,24 @@ static void hosts_compact(struct dispatch *d)
     d->n_hosts = w;
 }
 
-/* Takes a slot at h when there is room there and in all; with mu held. */
-static bool take_slot(struct dispatch *d, struct host_slot *h)
+/* Takes a slot at h when there is room there and in all, on the least busy engine with
+ * room in its shares; with mu held. The engine, or -1. */
+static int take_slot(struct dispatch *d, struct host_slot *h)
 {
     if (d->in_flight >= d->opts.engine.max_in_flight || h->in_flight >= d->opts.engine.per_host)
-        return false;
+        return -1;
+    int best = -1;
+    for (int k = 0; k < d->n_engines; k++)
+        if (h->on[k] < d->eng_per_host[k] && d->eng_in_flight[k] < d->eng_max[k] &&
+            (best < 0 || d->eng_in_flight[k] < d->eng_in_flight[best]))
+            best = k;
+    if (best < 0)
+        return -1;
+    h->on[best]++;
     h->in_flight++;
+    d->eng_in_flight[best]++;
     d->in_flight++;
-    return true;
+    return best;
 }
 
 /* Whether other nodes surely still take this node for alive: a claimed callout is
@@ -166,8 +184,10 @@ static struct engine_job *next_ready(struct dispatch *d)
         struct ready_item *it = *p;
         struct job_note *note = it->job->user;
         struct host_slot *h = host_slot(d, note->host);
-        if (!take_slot(d, h))
+        int engine = take_slot(d, h);
+        if (engine < 0)
             continue;
+        note->engine = engine;
         h->ready--;
         d->n_ready--;
         *p = it->next;
@@ -247,7 +267,7 @@ static void send_job(struct dispatch *d, struct engine_job *job)
 {
     atomic_fetch_add(&d->m_started, 1);
     atomic_fetch_add(&d->m_in_flight, 1);
-    engine_submit(d->engine, job);
+    engine_submit(d->engines[((struct job_note *)job->user)->engine], job);
 }
 
 /* Sends every ready callout that has room now. Each round ends with it, so none waits
@@ -288,7 +308,10 @@ static void on_done(void *ctx, const struct engine_result *r)
         d->done_head = it;
     d->done_tail = it;
     struct job_note *note = r->user;
-    host_slot(d, note->host)->in_flight--;
+    struct host_slot *h = host_slot(d, note->host);
+    h->on[note->engine]--;
+    h->in_flight--;
+    d->eng_in_flight[note->engine]--;
     d->in_flight--;
     struct engine_job *next = next_ready(d);
     pthread_cond_signal(&d->cv);
@@ -617,11 +640,32 @@ struct dispatch *dispatch_new(struct store *s, const struct dispatch_opts *o, ch
     d->backlog = true; /* until a round has looked at the queue */
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
-    d->engine = engine_new(&o->engine, on_done, d, why, why_len);
-    if (!d->engine || pthread_create(&d->thread, NULL, dispatch_main, d) != 0) {
-        if (d->engine)
-            snprintf(why, why_len, "cannot start the dispatcher thread");
-        engine_free(d->engine);
+    /* as many engines as asked, but each with at least one connection to a destination
+     * and in all: the limits are shared out, the first engines taking the remainders */
+    size_t n = o->engines < 1 ? 1 : (size_t)o->engines;
+    if (n > DISPATCH_MAX_ENGINES)
+        n = DISPATCH_MAX_ENGINES;
+    if (n > o->engine.per_host)
+        n = o->engine.per_host;
+    if (n > o->engine.max_in_flight)
+        n = o->engine.max_in_flight ? o->engine.max_in_flight : 1;
+    bool ok = true;
+    for (size_t k = 0; k < n && ok; k++) {
+        struct engine_opts eo = o->engine;
+        eo.per_host = o->engine.per_host / n + (k < o->engine.per_host % n);
+        eo.max_in_flight = o->engine.max_in_flight / n + (k < o->engine.max_in_flight % n);
+        d->eng_per_host[k] = eo.per_host;
+        d->eng_max[k] = eo.max_in_flight;
+        ok = (d->engines[k] = engine_new(&eo, on_done, d, why, why_len)) != NULL;
+        d->n_engines = (int)k + ok;
+    }
+    if (ok && pthread_create(&d->thread, NULL, dispatch_main, d) != 0) {
+        snprintf(why, why_len, "cannot start the dispatcher thread");
+        ok = false;
+    }
+    if (!ok) {
+        for (int k = 0; k < d->n_engines; k++)
+            engine_free(d->engines[k]);
         pthread_mutex_destroy(&d->mu);
         pthread_cond_destroy(&d->cv);
         free(d);
@@ -759,7 +803,8 @@ void dispatch_free(struct dispatch *d)
     pthread_cond_signal(&d->cv);
     pthread_mutex_unlock(&d->mu);
     pthread_join(d->thread, NULL);
-    engine_free(d->engine);
+    for (int k = 0; k < d->n_engines; k++)
+        engine_free(d->engines[k]);
     if (d->n_unreleased)
         log_warn("%zu claimed callouts could not be given back to the queue: they fail as "
                  "interrupted, as this node has left",

@@ -12,12 +12,15 @@
 #include "store/store.h"
 
 struct dispatch_opts {
-    struct engine_opts engine;
+    struct engine_opts engine; /* its limits are for all the engines together */
+    int engines;               /* engine threads (1 to DISPATCH_MAX_ENGINES); 0 counts as 1 */
     const char *self_base; /* http://host:port of this server, for relative URLs */
     int64_t stale_ms;      /* a node silent this long is taken for dead */
     void (*on_change)(void *ctx); /* after statuses changed (results, recoveries) */
     void *on_change_ctx;
 };
+
+enum { DISPATCH_MAX_ENGINES = 8 };
 
 struct dispatch;
 

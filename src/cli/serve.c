@@ -19,6 +19,7 @@ static const char usage[] =
     "usage: actionlinks serve [--listen ADDR:PORT] [--db LOCATION] [--public-url URL]\n"
     "         [--callout-allow CIDR,...] [--allow-http-callouts] [--callout-timeout SECONDS]\n"
     "         [--async-deadline SECONDS] [--callout-max N] [--callout-per-host N]\n"
+    "         [--callout-threads N]\n"
     "         [--callout-connect-timeout SECONDS] [--io-threads N] [--workers N]\n"
     "         [--max-body BYTES] [--token-ttl SECONDS] [--link-cache MIB]\n";
 
@@ -64,21 +65,29 @@ static void notify_events(void *ctx)
 int cli_serve(int argc, char **argv)
 {
     struct opt o[] = {
-        {"listen", false, "127.0.0.1:8080"}, {"db", false, "./actionlinks.db"},
-        {"public-url", false, NULL},         {"callout-allow", false, NULL},
-        {"allow-http-callouts", true, NULL}, {"callout-timeout", false, "10"},
-        {"async-deadline", false, "86400"},  {"io-threads", false, "2"},
-        {"workers", false, "64"},            {"max-body", false, "1048576"},
-        {"callout-max", false, "256"},       {"callout-per-host", false, "32"},
+        {"listen", false, "127.0.0.1:8080"},
+        {"db", false, "./actionlinks.db"},
+        {"public-url", false, NULL},
+        {"callout-allow", false, NULL},
+        {"allow-http-callouts", true, NULL},
+        {"callout-timeout", false, "10"},
+        {"async-deadline", false, "86400"},
+        {"io-threads", false, "2"},
+        {"workers", false, "64"},
+        {"max-body", false, "1048576"},
+        {"callout-max", false, "256"},
+        {"callout-per-host", false, "32"},
         {"callout-connect-timeout", false, "5"},
-        {"token-ttl", false, "7200"},        {"link-cache", false, "64"},
+        {"callout-threads", false, "2"},
+        {"token-ttl", false, "7200"},
+        {"link-cache", false, "64"},
     };
     size_t n = sizeof(o) / sizeof(o[0]), n_pos;
-    char why[512], host[256];
+    char why[512] = "", host[256];
     const char *pos[1];
     int port;
     long io_threads, workers, max_body, timeout, deadline, callout_max, per_host, connect_timeout,
-        token_ttl, link_cache;
+        token_ttl, link_cache, callout_threads;
     if (!opts_parse(argc, argv, o, n, pos, 0, &n_pos, why, sizeof(why)) ||
         !split_listen(opts_get(o, n, "listen"), host, sizeof(host), &port) ||
         !positive(opts_get(o, n, "io-threads"), 64, &io_threads) || io_threads < 1 ||
@@ -88,6 +97,8 @@ int cli_serve(int argc, char **argv)
         !positive(opts_get(o, n, "async-deadline"), 1L << 40, &deadline) ||
         !positive(opts_get(o, n, "callout-max"), 100000, &callout_max) ||
         !positive(opts_get(o, n, "callout-per-host"), 100000, &per_host) || per_host < 1 ||
+        !positive(opts_get(o, n, "callout-threads"), DISPATCH_MAX_ENGINES, &callout_threads) ||
+        callout_threads < 1 ||
         !positive(opts_get(o, n, "callout-connect-timeout"), 120, &connect_timeout) ||
         connect_timeout < 1 ||
         !positive(opts_get(o, n, "token-ttl"), 10L * 365 * 86400, &token_ttl) || token_ttl < 1 ||
@@ -138,16 +149,19 @@ int cli_serve(int argc, char **argv)
     api.cfg.self_base = self_base;
     char user_agent[64];
     snprintf(user_agent, sizeof(user_agent), "actionlinks/%s", AL_VERSION);
-    struct dispatch_opts dopts = {
-        .engine = {.max_in_flight = (size_t)callout_max, .per_host = (size_t)per_host,
-                   .connect_timeout_ms = connect_timeout * 1000, .timeout_ms = timeout * 1000,
-                   .allow_http = opts_flag(o, n, "allow-http-callouts"),
-                   .allow_cidrs = opts_get(o, n, "callout-allow"), .max_response = 65536,
-                   .user_agent = user_agent},
-        .self_base = self_base,
-        .stale_ms = 5000,
-        .on_change = notify_events,
-        .on_change_ctx = &api};
+    struct dispatch_opts dopts = {.engine = {.max_in_flight = (size_t)callout_max,
+                                             .per_host = (size_t)per_host,
+                                             .connect_timeout_ms = connect_timeout * 1000,
+                                             .timeout_ms = timeout * 1000,
+                                             .allow_http = opts_flag(o, n, "allow-http-callouts"),
+                                             .allow_cidrs = opts_get(o, n, "callout-allow"),
+                                             .max_response = 65536,
+                                             .user_agent = user_agent},
+                                  .engines = (int)callout_threads,
+                                  .self_base = self_base,
+                                  .stale_ms = 5000,
+                                  .on_change = notify_events,
+                                  .on_change_ctx = &api};
     api.events = events_new(&api);
     if (!api.events) {
         fprintf(stderr, "actionlinks: cannot start the event hub\n");

@@ -37,13 +37,16 @@ def metrics(server):
 
 
 class WithSink(harness.ServerTest):
-    """A server sending to one sink, PER_HOST at a time."""
+    """A server sending to one sink, per_host at a time."""
+    per_host = PER_HOST
+    more_args = ()
 
     @classmethod
     def setUpClass(cls):
         cls.sink = Sink()
         cls.server_args = ("--allow-http-callouts", "--callout-allow", "127.0.0.1/32",
-                           "--callout-per-host", str(PER_HOST), "--callout-max", "64")
+                           "--callout-per-host", str(cls.per_host),
+                           "--callout-max", "64") + cls.more_args
         super().setUpClass()
 
     @classmethod
@@ -51,8 +54,6 @@ class WithSink(harness.ServerTest):
         super().tearDownClass()
         cls.sink.close()
 
-
-class ClaimedAhead(WithSink):
     def make(self, alice, n, path):
         def one(i):
             c = self.server.client(alice.token)
@@ -75,6 +76,9 @@ class ClaimedAhead(WithSink):
             "SELECT status, count(*) FROM executions WHERE link_id IN (%s) GROUP BY status" %
             ",".join("'%s'" % l[:15] for l in links))
         return dict(rows)
+
+
+class ClaimedAhead(WithSink):
 
     def test_per_host_limit_holds_and_each_is_sent_once(self):
         alice = self.server.user("alice")
@@ -387,6 +391,37 @@ class ClaimedByThePatch(WithSink):
                    before['actionlinks_callouts_claimed_total{by="%s"}' % k]
                    for k in ("patch", "dispatcher")}
         self.assertEqual(claimed, {"patch": 1, "dispatcher": 1})
+
+
+class Engines(WithSink):
+    """--callout-threads shares each limit out between the engine threads: four asked
+    with a per-host limit of three make three engines of one connection each there."""
+    per_host = 3
+    more_args = ("--callout-threads", "4")
+
+    def test_the_engines_send_at_once_and_the_limit_holds(self):
+        alice = self.server.user("alice")
+        self.sink.take()
+        self.sink.max_open = 0
+        links = self.make(alice, 18, "/slow/300")
+        self.patch(alice, links)
+        poll(lambda: self.statuses(links) == {2: len(links)}, 60, "every callout to end")
+        got = [r.path.rsplit("/", 1)[1][:15] for r in self.sink.take()]
+        self.assertEqual(sorted(got), sorted(l[:15] for l in links))  # each exactly once
+        # one at a time on each engine would never be three at once: all three worked
+        self.assertEqual(self.sink.max_open, 3)
+
+    def test_bad_counts_are_refused(self):
+        import os
+        import subprocess
+        for value in ("0", "9", "two", "-1"):
+            with self.subTest(value=value):
+                out = subprocess.run(
+                    [harness.AL_BIN, "serve", "--db", os.path.join(self.server.dir, "x.db"),
+                     "--listen", "127.0.0.1:0", "--callout-threads", value],
+                    capture_output=True, text=True, timeout=30)
+                self.assertEqual(out.returncode, 2, out)
+                self.assertIn("--callout-threads N", out.stderr)
 
 
 if __name__ == "__main__":

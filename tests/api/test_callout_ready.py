@@ -77,22 +77,28 @@ class WithSink(harness.ServerTest):
             ",".join("'%s'" % l[:15] for l in links))
         return dict(rows)
 
+    def send_all(self, user, n, path, meanwhile=None):
+        """n callouts to the sink's path, clicked at once by a new user, all ended and each
+        sent exactly once; meanwhile runs while they are under way."""
+        alice = self.server.user(user)
+        self.sink.take()
+        self.sink.max_open = 0
+        links = self.make(alice, n, path)
+        self.patch(alice, links)
+        if meanwhile:
+            meanwhile()
+        poll(lambda: self.statuses(links) == {2: len(links)}, 60, "every callout to end")
+        got = [r.path.rsplit("/", 1)[1][:15] for r in self.sink.take()]
+        self.assertEqual(sorted(got), sorted(l[:15] for l in links))
+
 
 class ClaimedAhead(WithSink):
 
     def test_per_host_limit_holds_and_each_is_sent_once(self):
-        alice = self.server.user("alice")
-        self.sink.take()
-        self.sink.max_open = 0
-        links = self.make(alice, 24, "/slow/200")
-        self.patch(alice, links)
-        # some are claimed and waiting for a slot while two are at the sink
-        seen = poll(lambda: metrics(self.server)["actionlinks_callouts_ready"] > 0, 20,
-                    "a callout claimed ahead")
-        self.assertTrue(seen)
-        poll(lambda: self.statuses(links) == {2: len(links)}, 60, "every callout to end")
-        got = [r.path.rsplit("/", 1)[1][:15] for r in self.sink.take()]
-        self.assertEqual(sorted(got), sorted(l[:15] for l in links))  # each exactly once
+        def some_claimed_ahead():  # waiting for a slot while two are at the sink
+            self.assertTrue(poll(lambda: metrics(self.server)["actionlinks_callouts_ready"] > 0,
+                                 20, "a callout claimed ahead"))
+        self.send_all("alice", 24, "/slow/200", some_claimed_ahead)
         self.assertLessEqual(self.sink.max_open, PER_HOST)
         m = metrics(self.server)
         self.assertEqual(m["actionlinks_callouts_ready"], 0)
@@ -400,14 +406,7 @@ class Engines(WithSink):
     more_args = ("--callout-threads", "4")
 
     def test_the_engines_send_at_once_and_the_limit_holds(self):
-        alice = self.server.user("alice")
-        self.sink.take()
-        self.sink.max_open = 0
-        links = self.make(alice, 18, "/slow/300")
-        self.patch(alice, links)
-        poll(lambda: self.statuses(links) == {2: len(links)}, 60, "every callout to end")
-        got = [r.path.rsplit("/", 1)[1][:15] for r in self.sink.take()]
-        self.assertEqual(sorted(got), sorted(l[:15] for l in links))  # each exactly once
+        self.send_all("carol", 18, "/slow/300")
         # one at a time on each engine would never be three at once: all three worked
         self.assertEqual(self.sink.max_open, 3)
 

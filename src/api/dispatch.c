@@ -803,6 +803,10 @@ void dispatch_free(struct dispatch *d)
     pthread_cond_signal(&d->cv);
     pthread_mutex_unlock(&d->mu);
     pthread_join(d->thread, NULL);
+    /* every engine's thread ends before any engine is freed: one that ended a transfer
+     * may be finishing a submit to another (on_done sends the next ready callout) */
+    for (int k = 0; k < d->n_engines; k++)
+        engine_stop(d->engines[k]);
     for (int k = 0; k < d->n_engines; k++)
         engine_free(d->engines[k]);
     if (d->n_unreleased)

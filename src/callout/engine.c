@@ -27,6 +27,7 @@ struct engine {
     void *ctx;
     CURLM *multi; /* used by the engine thread only, but for curl_multi_wakeup */
     pthread_t thread;
+    bool joined; /* engine_stop is done (its caller's thread only) */
 
     pthread_mutex_t mu; /* guards inbox_head, inbox_tail, stopping */
     struct inbox_item *inbox_head, *inbox_tail;
@@ -409,15 +410,23 @@ void engine_submit(struct engine *e, struct engine_job *job)
     curl_multi_wakeup(e->multi);
 }
 
-void engine_free(struct engine *e)
+void engine_stop(struct engine *e)
 {
-    if (!e)
+    if (!e || e->joined)
         return;
     pthread_mutex_lock(&e->mu);
     e->stopping = true;
     pthread_mutex_unlock(&e->mu);
     curl_multi_wakeup(e->multi);
     pthread_join(e->thread, NULL);
+    e->joined = true;
+}
+
+void engine_free(struct engine *e)
+{
+    if (!e)
+        return;
+    engine_stop(e);
     for (int i = 0; i < e->n_idle; i++)
         curl_easy_cleanup(e->idle[i]);
     diag_urls_free(&e->shown);

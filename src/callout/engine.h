@@ -69,7 +69,12 @@ struct engine *engine_new(const struct engine_opts *o, engine_done_cb done, void
                           size_t why_len);
 /* Hands a job (allocated with malloc) to the engine, which frees it when it ends. */
 void engine_submit(struct engine *e, struct engine_job *job);
-/* Lets the transfers under way finish (each is bounded by its timeout), then stops. */
+/* Lets the transfers under way finish (each is bounded by its timeout) and ends the
+ * thread; the engine may still be handed to curl by another engine's thread finishing a
+ * submit, so it is freed only by engine_free, once every engine that could submit to it
+ * is stopped too. */
+void engine_stop(struct engine *e);
+/* engine_stop, then frees it. */
 void engine_free(struct engine *e);
 
 #endif

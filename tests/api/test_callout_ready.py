@@ -406,7 +406,7 @@ class Engines(WithSink):
     more_args = ("--callout-threads", "4")
 
     def test_the_engines_send_at_once_and_the_limit_holds(self):
-        self.send_all("carol", 18, "/slow/300")
+        self.send_all("carol", 18, "/slow/600")
         # one at a time on each engine would never be three at once: all three worked
         self.assertEqual(self.sink.max_open, 3)
 

@@ -119,11 +119,8 @@ static bool split(const char *path, struct segments *out)
     return true;
 }
 
-enum { N_ROUTES_MAX = 64 };
-static struct segments route_segments[N_ROUTES_MAX];
+static struct segments route_segments[N_ROUTES]; /* split_patterns, once */
 static pthread_once_t route_segments_once = PTHREAD_ONCE_INIT;
-
-static void split_patterns(void);
 
 /* Segment by segment, against the route's pattern as split_patterns cut it (the router
  * tries the routes in turn, most of them in vain: a different number of segments is the
@@ -157,7 +154,6 @@ static enum match match(int route, const struct segments *path, struct api_req *
 
 static void split_patterns(void)
 {
-    _Static_assert((int)N_ROUTES <= (int)N_ROUTES_MAX, "N_ROUTES_MAX is too small");
     for (int i = 0; i < N_ROUTES; i++)
         if (!split(routes[i].pattern, &route_segments[i]))
             abort(); /* a pattern longer than MAX_SEGMENTS: a programming error */

@@ -140,8 +140,7 @@ enum { SCHEMA_VERSION = 7 };
     X(ST_NODE_LEAVE, "DELETE FROM nodes WHERE id = ?1")                                            \
     X(ST_ASYNC_EXPIRE, "UPDATE executions SET status = 3, diagnostic = ?2, modified_ms = ?1 "      \
                        "WHERE status = 1 AND deadline_ms > 0 AND deadline_ms <= ?1")               \
-    X(ST_CALLOUT_COUNTS, "SELECT state, count(*) FROM callouts GROUP BY state")                    \
-    X(ST_CALLOUTS_QUEUED, "SELECT count(*) FROM callouts WHERE state = 0")
+    X(ST_CALLOUT_COUNTS, "SELECT state, count(*) FROM callouts GROUP BY state")
 
 enum stmt_id {
 #define X(name, sql) name,
@@ -1948,23 +1947,13 @@ enum err store_callout_counts(struct store *s, struct callout_counts *out)
     return r;
 }
 
+/* through the partial index callouts_queued */
+static const char sql_callouts_queued[] = "SELECT count(*) FROM callouts WHERE state = 0";
+
 enum err store_callouts_queued(struct store *s, int64_t *out)
 {
     *out = 0;
-    struct conn *c = sq_reader_get(s);
-    if (!c)
-        return ERR_UNAVAILABLE;
-    enum err r = ERR_UNAVAILABLE;
-    sqlite3_stmt *st = stmt(c, ST_CALLOUTS_QUEUED); /* through the index callouts_queued */
-    if (st) {
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            *out = sqlite3_column_int64(st, 0);
-            r = ERR_OK;
-        }
-        sq_done_stmt(st);
-    }
-    sq_reader_put(s, c);
-    return r;
+    return sq_read_int64(s, sql_callouts_queued, out);
 }
 
 /* ---- the callout queue ---- */

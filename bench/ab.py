@@ -4,13 +4,14 @@ one store, for changes too small for `make bench` to show on a noisy machine
 (docs/PERFORMANCE.md, "Comparing two builds").
 
 usage: bench/ab.py [--pairs N] [--seconds S] [--max-rate R] [--conns C] [--work DIR]
-                   S1|S2|S3 A B
+                   S1|S2|S3|S6 A B
 
 A and B are each a binary, optionally followed by server options and environment
 settings, separated by commas: `build-bench/actionlinks`,
 `/tmp/old/actionlinks,--io-threads,1`, `build-bench/actionlinks,AL_X=1`. The store is
 seeded once (as bench/run.py seeds S1, S2 and S3: `Ui` links for S2, `Api` links to a
-local nginx sink for S3, fresh links for every run) and each run starts its own server on
+local nginx sink for S3, fresh links for every run; S6 POSTs run.py's group of three
+links) and each run starts its own server on
 it. Pairs alternate their order (A B, B A, A B, ...), so that a drift of the machine's
 speed falls on both sides. Each run prints its rate (S1 and S2: good answers per second;
 S3: executions completed within the run's window), the server's CPU per request by
@@ -103,6 +104,10 @@ class Store:
                      headers=[["Content-Type", "application/json"]], body=seed.CALLOUT_BODY),
                 dict(type="Ui", url="https://example.com/orders/view", method="Get",
                      label="View")])
+        elif args.scenario == "S6":
+            self.body = os.path.join(work, "group.json")
+            with open(self.body, "w") as f:
+                json.dump(run.s6_group(), f)
         elif args.scenario == "S2":
             seed.links(self.db, self.ident, run.S2_FIRST, self.per_run * runs, 1, [
                 dict(type="Ui", url="https://example.com/join", method="Get", label="Join")])
@@ -144,6 +149,8 @@ def one_run(args, store, side, n):
         run.run_child(["wrk", "-t1", "-c%d" % args.conns, "-d2s", "-s",
                        os.path.join(HERE, "scenario.lua"), server.url, "--"]
                       + [str(a) for a in mode])
+    elif args.scenario == "S6":
+        mode = ["post", tok, store.body]
     else:
         first = store.slice()
         mode = ["patch", tok, first, store.per_run,
@@ -195,7 +202,7 @@ def one_run(args, store, side, n):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("scenario", choices=("S1", "S2", "S3"))
+    ap.add_argument("scenario", choices=("S1", "S2", "S3", "S6"))
     ap.add_argument("a")
     ap.add_argument("b")
     ap.add_argument("--pairs", type=int, default=4)

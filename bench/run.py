@@ -438,6 +438,22 @@ def build_anchors(workdir):
     return out
 
 
+def s6_group():
+    """S6's group definition: an Api, a Ui and a Download link, expiring in 30 days."""
+    exp = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=30))
+    return {"category": "Primary", "executionsAllowed": "OncePerUser",
+            "expirationDate": exp.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "actionLinks": [
+                {"actionType": "Api", "actionUrl": "https://api.example.com/orders/approve",
+                 "method": "HttpPost", "labelKey": "Approve", "requiresConfirmation": True,
+                 "headers": [{"name": "Content-Type", "value": "application/json"}],
+                 "requestBody": '{"orderId":"A-17"}'},
+                {"actionType": "Ui", "actionUrl": "https://example.com/orders/view",
+                 "method": "HttpGet", "labelKey": "View", "requiresConfirmation": False},
+                {"actionType": "Download", "actionUrl": "https://example.com/orders.pdf",
+                 "method": "HttpGet", "labelKey": "Download", "requiresConfirmation": False}]}
+
+
 def sql(db, query, args=()):
     import sqlite3
     c = sqlite3.connect(db, timeout=60)
@@ -701,21 +717,8 @@ def run_all(b, args, only, binary, work, anchors, procs):
         return ["get", s4_tok, 0, min(S1_COUNT, args.s4_links), s4_min, s4_max, stride]
 
     group_body = os.path.join(work, "group.json")
-    exp = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=30))
     with open(group_body, "w") as f:
-        json.dump({"category": "Primary", "executionsAllowed": "OncePerUser",
-                   "expirationDate": exp.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-                   "actionLinks": [
-                       {"actionType": "Api", "actionUrl": "https://api.example.com/orders/approve",
-                        "method": "HttpPost", "labelKey": "Approve",
-                        "requiresConfirmation": True,
-                        "headers": [{"name": "Content-Type", "value": "application/json"}],
-                        "requestBody": '{"orderId":"A-17"}'},
-                       {"actionType": "Ui", "actionUrl": "https://example.com/orders/view",
-                        "method": "HttpGet", "labelKey": "View", "requiresConfirmation": False},
-                       {"actionType": "Download", "actionUrl": "https://example.com/orders.pdf",
-                        "method": "HttpGet", "labelKey": "Download",
-                        "requiresConfirmation": False}]}, f)
+        json.dump(s6_group(), f)
 
     # ---- warm-up: every HTTP target once
     log("warm-up (%d s each)" % W)

@@ -80,7 +80,7 @@ static void created(struct api_req *r)
     if (c->result)
         reply_store_error(r, c->result, "");
     else
-        reply_json(r, 201, present_definition(&r->pc, &c->g));
+        reply_definition(r, 201, &c->g);
 }
 
 /* Runs on the I/O thread: validates, then hands the write to the store and lets the
@@ -161,7 +161,7 @@ void h_definition_get(struct api_req *r)
 {
     struct group g;
     if (load_readable(r, &g))
-        reply_json(r, 200, present_definition(&r->pc, &g));
+        reply_definition(r, 200, &g);
 }
 
 void h_definition_delete(struct api_req *r)

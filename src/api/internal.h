@@ -37,6 +37,8 @@ void api_wait(struct api_req *r, void *state, void (*then)(struct api_req *r));
 void reply_json(struct api_req *r, int status, json_t *body);
 /* Answers with JSON already written as text; takes the buffer's data. */
 void reply_json_text(struct api_req *r, int status, struct buf *text);
+/* A group definition (SPEC 4.2), written straight as text. */
+void reply_definition(struct api_req *r, int status, const struct group *g);
 void reply_error(struct api_req *r, enum err e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void reply_no_content(struct api_req *r);

@@ -46,6 +46,14 @@ void reply_json_text(struct api_req *r, int status, struct buf *text)
     r->resp->content_type = json_content_type;
 }
 
+void reply_definition(struct api_req *r, int status, const struct group *g)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    present_definition_write(&b, &r->pc, g);
+    reply_json_text(r, status, &b);
+}
+
 void reply_error(struct api_req *r, enum err e, const char *fmt, ...)
 {
     char msg[600];

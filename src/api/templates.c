@@ -467,5 +467,5 @@ void definition_from_template(struct api_req *r, json_t *body)
     if ((e = store_group_create(r->api->store, &g)))
         reply_store_error(r, e, "");
     else
-        reply_json(r, 201, present_definition(&r->pc, &g));
+        reply_definition(r, 201, &g);
 }

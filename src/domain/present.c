@@ -37,53 +37,6 @@ static json_t *url_json(const struct present_ctx *c, const char *what, const cha
     return json_string(url);
 }
 
-static json_t *link_definition(const struct link *k)
-{
-    json_t *headers = json_array();
-    for (size_t i = 0; i < k->n_headers; i++)
-        json_array_append_new(headers, json_pack("{s:s, s:s}", "name", k->headers[i].name, "value",
-                                                 k->headers[i].value));
-    json_t *o = json_object();
-    json_object_set_new(o, "actionUrl", json_string(k->action_url));
-    json_object_set_new(o, "createdDate", present_date(k->created_ms));
-    json_object_set_new(o, "excludedUserId", present_id(k->excluded_user_id));
-    json_object_set_new(o, "groupDefault", json_boolean(k->group_default));
-    json_object_set_new(o, "headers", headers);
-    json_object_set_new(o, "id", present_id(k->id));
-    char label[300];
-    json_object_set_new(
-        o, "label",
-        json_string(labels_for_link(k->label_key, k->label, STATUS_NEW, label, sizeof(label))));
-    json_object_set_new(o, "labelKey", json_string(k->label_key));
-    json_object_set_new(o, "method", json_string(method_name(k->method)));
-    json_object_set_new(o, "modifiedDate", present_date(k->modified_ms));
-    json_object_set_new(o, "requestBody", present_text(k->request_body));
-    json_object_set_new(o, "requiresConfirmation", json_boolean(k->requires_confirmation));
-    json_object_set_new(o, "templateId", present_id(k->template_id));
-    json_object_set_new(o, "type", json_string(action_type_name(k->type)));
-    json_object_set_new(o, "userId", present_id(k->user_id));
-    return o;
-}
-
-json_t *present_definition(const struct present_ctx *c, const struct group *g)
-{
-    json_t *links = json_array();
-    for (size_t i = 0; i < g->n_links; i++)
-        json_array_append_new(links, link_definition(&g->links[i]));
-    json_t *o = json_object();
-    json_object_set_new(o, "actionLinks", links);
-    json_object_set_new(o, "category", json_string(category_name(g->category)));
-    json_object_set_new(o, "createdDate", present_date(g->created_ms));
-    json_object_set_new(o, "executionsAllowed", json_string(policy_name(g->policy)));
-    json_object_set_new(o, "expirationDate",
-                        g->expiration_ms ? present_date(g->expiration_ms) : json_null());
-    json_object_set_new(o, "id", present_id(g->id));
-    json_object_set_new(o, "modifiedDate", present_date(g->modified_ms));
-    json_object_set_new(o, "templateId", present_id(g->template_id));
-    json_object_set_new(o, "url", url_json(c, "action-link-group-definitions", g->id));
-    return o;
-}
-
 /* "<api root><infix><id18>" as a JSON string (the parts need no escaping). */
 static void write_url(struct buf *b, const struct present_ctx *c, const char *infix,
                       const char *id15)
@@ -121,6 +74,86 @@ static void write_user_summary(struct buf *b, const struct present_ctx *c, const
     jw_string(b, u->username);
     jw_raw(b, ",\"url\":");
     write_url(b, c, "/chatter/users/", u->id);
+    jw_raw(b, "}");
+}
+
+static void write_id_or_null(struct buf *b, const char *id15)
+{
+    if (id15 && id15[0])
+        write_id(b, id15);
+    else
+        jw_raw(b, "null");
+}
+
+static void write_link_definition(struct buf *b, const struct link *k)
+{
+    jw_raw(b, "{\"actionUrl\":");
+    jw_string(b, k->action_url);
+    jw_raw(b, ",\"createdDate\":");
+    write_date(b, k->created_ms);
+    jw_raw(b, ",\"excludedUserId\":");
+    write_id_or_null(b, k->excluded_user_id);
+    jw_raw(b, ",\"groupDefault\":");
+    jw_bool(b, k->group_default);
+    jw_raw(b, ",\"headers\":[");
+    for (size_t i = 0; i < k->n_headers; i++) {
+        jw_raw(b, i ? ",{\"name\":" : "{\"name\":");
+        jw_string(b, k->headers[i].name);
+        jw_raw(b, ",\"value\":");
+        jw_string(b, k->headers[i].value);
+        jw_raw(b, "}");
+    }
+    jw_raw(b, "],\"id\":");
+    write_id_or_null(b, k->id);
+    char label[300];
+    jw_raw(b, ",\"label\":");
+    jw_string(b, labels_for_link(k->label_key, k->label, STATUS_NEW, label, sizeof(label)));
+    jw_raw(b, ",\"labelKey\":");
+    jw_string(b, k->label_key);
+    jw_raw(b, ",\"method\":");
+    jw_string(b, method_name(k->method));
+    jw_raw(b, ",\"modifiedDate\":");
+    write_date(b, k->modified_ms);
+    jw_raw(b, ",\"requestBody\":");
+    jw_string_or_null(b, k->request_body);
+    jw_raw(b, ",\"requiresConfirmation\":");
+    jw_bool(b, k->requires_confirmation);
+    jw_raw(b, ",\"templateId\":");
+    write_id_or_null(b, k->template_id);
+    jw_raw(b, ",\"type\":");
+    jw_string(b, action_type_name(k->type));
+    jw_raw(b, ",\"userId\":");
+    write_id_or_null(b, k->user_id);
+    jw_raw(b, "}");
+}
+
+void present_definition_write(struct buf *b, const struct present_ctx *c, const struct group *g)
+{
+    jw_raw(b, "{\"actionLinks\":[");
+    for (size_t i = 0; i < g->n_links; i++) {
+        if (i)
+            jw_raw(b, ",");
+        write_link_definition(b, &g->links[i]);
+    }
+    jw_raw(b, "],\"category\":");
+    jw_string(b, category_name(g->category));
+    jw_raw(b, ",\"createdDate\":");
+    write_date(b, g->created_ms);
+    jw_raw(b, ",\"executionsAllowed\":");
+    jw_string(b, policy_name(g->policy));
+    jw_raw(b, ",\"expirationDate\":");
+    if (g->expiration_ms)
+        write_date(b, g->expiration_ms);
+    else
+        jw_raw(b, "null");
+    jw_raw(b, ",\"id\":");
+    write_id_or_null(b, g->id);
+    jw_raw(b, ",\"modifiedDate\":");
+    write_date(b, g->modified_ms);
+    jw_raw(b, ",\"templateId\":");
+    write_id_or_null(b, g->template_id);
+    jw_raw(b, ",\"url\":");
+    write_url(b, c, "/connect/action-link-group-definitions/", g->id);
     jw_raw(b, "}");
 }
 

@@ -13,7 +13,8 @@ struct present_ctx {
     const char *api_root; /* e.g. /services/data/v66.0 */
 };
 
-json_t *present_definition(const struct present_ctx *c, const struct group *g);
+/* A group definition as compact JSON text appended to b. */
+void present_definition_write(struct buf *b, const struct present_ctx *c, const struct group *g);
 
 /* What the caller sees of one link. */
 struct action_view {

@@ -89,6 +89,17 @@ static const char *const LINK_KEYS[] = {"actionUrl",    "createdDate", "excluded
                                         "modifiedDate", "requestBody", "requiresConfirmation",
                                         "templateId",   "type",        "userId"};
 
+/* The definition's text as a tree, to look at its fields. */
+static json_t *present_definition(const struct present_ctx *c, const struct group *g)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    present_definition_write(&b, c, g);
+    json_t *tree = json_loads(b.data, 0, NULL);
+    buf_cleanup(&b);
+    return tree;
+}
+
 static void test_definition_minimal(void **state)
 {
     (void)state;
@@ -214,6 +225,51 @@ static json_t *action(const struct group *g, const struct link *k, enum status s
                             .modified_ms = T_2026 + 5,
                             .action_url = action_url};
     return present_action(&PC, &v);
+}
+
+/* The text is what jansson writes for the same tree (the order, the escaping: the
+ * writer replaced a jansson tree whose dump was the answer, and matched it byte for
+ * byte), for definitions with every optional part and with none. */
+static void test_definition_text_is_the_trees_dump(void **state)
+{
+    (void)state;
+    struct group g;
+    sample_group(&g);
+    struct header hs[] = {{"Authorization", "Bearer \"x\"\\y"}, {"X-\tA", "{!userId}\x01\xc3\xa9"}};
+    for (int variant = 0; variant < 3; variant++) {
+        if (variant == 1) {
+            g.expiration_ms = 0;
+            strcpy(g.template_id, "07gzBCDEaBCDEFz");
+            g.links[0].headers = hs;
+            g.links[0].n_headers = 2;
+            g.links[0].request_body = "{\"a\":\"</script>\n\"}";
+            g.links[0].requires_confirmation = true;
+            g.links[0].group_default = true;
+            g.links[0].action_url = "https://x.test/a?b=\"c\"&d=/e";
+            strcpy(g.links[0].user_id, USER_ID);
+            strcpy(g.links[0].template_id, "07labAbcdefghiJ");
+        }
+        if (variant == 2) {
+            g.links[1] = g.links[0];
+            g.links[1].n_headers = 1;
+            g.links[1].user_id[0] = '\0';
+            strcpy(g.links[1].excluded_user_id, USER_ID);
+            strcpy(g.links[1].id, "0AnABCDEFGHIJKL");
+            g.links[1].label_key = "None";
+            g.links[1].label = "Custom \"label\"";
+            g.n_links = 2;
+        }
+        json_t *tree = present_definition(&PC, &g);
+        assert_non_null(tree);
+        char *dump = json_dumps(tree, JSON_COMPACT);
+        struct buf b;
+        buf_init(&b, 0);
+        present_definition_write(&b, &PC, &g);
+        assert_string_equal(b.data, dump);
+        buf_cleanup(&b);
+        free(dump);
+        json_decref(tree);
+    }
 }
 
 static void test_action_shape(void **state)
@@ -416,6 +472,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_definition_minimal),
         cmocka_unit_test(test_definition_full),
+        cmocka_unit_test(test_definition_text_is_the_trees_dump),
         cmocka_unit_test(test_action_shape),
         cmocka_unit_test(test_action_label_per_status),
         cmocka_unit_test(test_action_confirmation_message),

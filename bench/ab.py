@@ -12,7 +12,8 @@ settings, separated by commas: `build-bench/actionlinks`,
 seeded once (as bench/run.py seeds S1, S2 and S3: `Ui` links for S2, `Api` links to a
 local nginx sink for S3, fresh links for every run; S6 POSTs run.py's group of three
 links) and each run starts its own server on
-it. Pairs alternate their order (A B, B A, A B, ...), so that a drift of the machine's
+it (`--store-per-side`: one store for each, seeded alike, for builds with different
+schemas). Pairs alternate their order (A B, B A, A B, ...), so that a drift of the machine's
 speed falls on both sides. Each run prints its rate (S1 and S2: good answers per second;
 S3: executions completed within the run's window), the server's CPU per request by
 thread (I/O, writer, engines, dispatcher, other), the writer's time on a CPU and waiting
@@ -88,15 +89,15 @@ def writes_per_commit(logpath):
 
 
 class Store:
-    def __init__(self, args, binary, work):
+    def __init__(self, args, binary, work, name="ab"):
         self.args, self.work = args, work
-        self.db = os.path.join(work, "ab.db")
+        self.db = os.path.join(work, name + ".db")
         self.ident = seed.create(binary, self.db)
         self.per_run = args.max_rate * args.seconds
         self.next = 0
         runs = 2 * args.pairs
         t = time.time()
-        self.sink_port = run.free_port()
+        self.sink_port = args.sink_port
         if args.scenario == "S1":
             seed.links(self.db, self.ident, run.S1_FIRST, run.S1_COUNT, 2, [
                 dict(type="Api", url="https://api.example.com/orders/approve",
@@ -211,23 +212,28 @@ def main():
                     help="links seeded per second of a run (S2, S3)")
     ap.add_argument("--conns", type=int, default=64)
     ap.add_argument("--work", help="directory for the store and logs (default: a new one)")
+    ap.add_argument("--store-per-side", action="store_true",
+                    help="a store for each side, seeded alike (builds of different schemas)")
     args = ap.parse_args()
     sides = [parse_side(args.a), parse_side(args.b)]
     run.raise_nofile()
     work = args.work or tempfile.mkdtemp(prefix="al-ab-")
     os.makedirs(work, exist_ok=True)
     run.log("work directory %s" % work)
-    store = Store(args, sides[0]["binary"], work)
+    args.sink_port = run.free_port()
+    stores = [Store(args, sides[0]["binary"], work, "a")]
+    stores.append(Store(args, sides[1]["binary"], work, "b") if args.store_per_side
+                  else stores[0])
     nginx = None
     if args.scenario == "S3":
-        nginx = run.Nginx(work, "{}", store.sink_port).start()
+        nginx = run.Nginx(work, "{}", args.sink_port).start()
     results = ([], [])
     try:
         n = 0
         for p in range(args.pairs):
             for s in ((0, 1) if p % 2 == 0 else (1, 0)):
                 n += 1
-                r = one_run(args, store, sides[s], n)
+                r = one_run(args, stores[s], sides[s], n)
                 results[s].append(r)
                 run.log("%-2s %9.0f/s  server %5.1f us (%s)  writer on CPU %2.0f%%, waiting "
                         "%2.0f%%  %4.1f writes/commit  idle %2.0f%%" % (

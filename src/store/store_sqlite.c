@@ -1111,6 +1111,8 @@ static enum err migrate(struct conn *c, struct store *s, char *why, size_t why_l
                                                     sql_005_executions_epoch,
                                                     sql_006_events_numbered_by_rowid,
                                                     sql_007_executions_epoch_per_commit};
+    _Static_assert(sizeof(upgrades) / sizeof(upgrades[0]) == SCHEMA_VERSION - 1,
+                   "one upgrade per schema version after the first");
     for (; version < SCHEMA_VERSION; version++) {
         char set[64];
         snprintf(set, sizeof(set), "PRAGMA user_version=%d", version + 1);

@@ -34,7 +34,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run  # noqa: E402
 import seed  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 THREAD_CLASS = {"MHD-single": "io", "al-writer": "writer", "al-callouts": "engines",
                 "al-dispatch": "dispatch"}
 
@@ -89,7 +88,7 @@ def writes_per_commit(logpath):
 
 
 class Store:
-    def __init__(self, args, binary, work, name="ab"):
+    def __init__(self, args, binary, work, name):
         self.args, self.work = args, work
         self.db = os.path.join(work, name + ".db")
         self.ident = seed.create(binary, self.db)
@@ -97,27 +96,17 @@ class Store:
         self.next = 0
         runs = 2 * args.pairs
         t = time.time()
-        self.sink_port = args.sink_port
         if args.scenario == "S1":
-            seed.links(self.db, self.ident, run.S1_FIRST, run.S1_COUNT, 2, [
-                dict(type="Api", url="https://api.example.com/orders/approve",
-                     method="Post", label="Approve",
-                     headers=[["Content-Type", "application/json"]], body=seed.CALLOUT_BODY),
-                dict(type="Ui", url="https://example.com/orders/view", method="Get",
-                     label="View")])
+            seed.links(self.db, self.ident, run.S1_FIRST, run.S1_COUNT, 2, seed.S1_GROUP)
         elif args.scenario == "S6":
             self.body = os.path.join(work, "group.json")
             with open(self.body, "w") as f:
                 json.dump(run.s6_group(), f)
         elif args.scenario == "S2":
-            seed.links(self.db, self.ident, run.S2_FIRST, self.per_run * runs, 1, [
-                dict(type="Ui", url="https://example.com/join", method="Get", label="Join")])
+            seed.links(self.db, self.ident, run.S2_FIRST, self.per_run * runs, 1, seed.JOIN)
         else:
-            seed.links(self.db, self.ident, run.S3_FIRST, self.per_run * runs, 1, [
-                dict(type="Api", url="http://127.0.0.1:%d/sink" % self.sink_port,
-                     method="Post", label="Approve",
-                     headers=[["Content-Type", "application/json"]],
-                     body=seed.CALLOUT_BODY)])
+            seed.links(self.db, self.ident, run.S3_FIRST, self.per_run * runs, 1,
+                       seed.sink_group("http://127.0.0.1:%d/sink" % args.sink_port))
         seed.checkpoint(self.db)
         run.log("store seeded in %.1f s" % (time.time() - t))
 
@@ -127,7 +116,7 @@ class Store:
         return first
 
 
-def one_run(args, store, side, n):
+def one_run(args, wrk, store, side, n):
     os.environ.update(side["env"])
     try:
         server = run.Server(side["binary"], store.db,
@@ -147,9 +136,8 @@ def one_run(args, store, side, n):
                 raise SystemExit("S1 probe: %d %s" % (st, body))
             sizes.append(len(body.encode()))
         mode = ["get", tok, run.S1_FIRST, run.S1_COUNT, min(sizes) - 8, max(sizes) + 8]
-        run.run_child(["wrk", "-t1", "-c%d" % args.conns, "-d2s", "-s",
-                       os.path.join(HERE, "scenario.lua"), server.url, "--"]
-                      + [str(a) for a in mode])
+        run.warm_file(store.db)  # the file in the page cache, then the links' first reads
+        wrk.wrk(server.url, mode, 2, args.conns)  # (neither counted)
     elif args.scenario == "S6":
         mode = ["post", tok, store.body]
     else:
@@ -159,14 +147,9 @@ def one_run(args, store, side, n):
     t0 = threads(server.pid)
     i0 = idle_jiffies()
     w0 = time.time()
-    rc, out, err, _ = run.run_child(
-        ["wrk", "-t1", "-c%d" % args.conns, "-d%ds" % args.seconds, "--timeout", "10s", "-s",
-         os.path.join(HERE, "scenario.lua"), server.url, "--"] + [str(a) for a in mode])
+    res = wrk.wrk(server.url, mode, args.seconds, args.conns)
     w1 = time.time()
-    res = json.loads(next(line[6:] for line in out.splitlines() if line.startswith("BENCH ")))
-    errors = (res["bad"] + res["connect_errors"] + res["read_errors"] + res["write_errors"]
-              + res["timeouts"])
-    count = res["good"]
+    errors, count = res["errors"], res["good"]
     if args.scenario == "S3":
         lo, hi = "0Ag%012d" % first, "0Ag%012d" % (first + store.per_run)
         for _ in range(600):
@@ -185,7 +168,7 @@ def one_run(args, store, side, n):
     if errors:
         raise SystemExit("run %d (%s): %d errors: %s" % (n, side["label"], errors,
                                                          res.get("first_bad", "")))
-    secs = w1 - w0 if args.scenario == "S3" else res["duration_us"] / 1e6
+    secs = w1 - w0 if args.scenario == "S3" else res["seconds"]
     done = res["good"]  # requests answered: the CPU is per request
     cpu = collections.defaultdict(float)
     writer_on = writer_wait = 0.0
@@ -227,13 +210,14 @@ def main():
     nginx = None
     if args.scenario == "S3":
         nginx = run.Nginx(work, "{}", args.sink_port).start()
+    wrk = run.Bench(argparse.Namespace(duration=args.seconds, warmup=0))
     results = ([], [])
     try:
         n = 0
         for p in range(args.pairs):
             for s in ((0, 1) if p % 2 == 0 else (1, 0)):
                 n += 1
-                r = one_run(args, stores[s], sides[s], n)
+                r = one_run(args, wrk, stores[s], sides[s], n)
                 results[s].append(r)
                 run.log("%-2s %9.0f/s  server %5.1f us (%s)  writer on CPU %2.0f%%, waiting "
                         "%2.0f%%  %4.1f writes/commit  idle %2.0f%%" % (

@@ -208,23 +208,15 @@ def main():
             sink = Sink(("127.0.0.1", 0), Answer)
             threading.Thread(target=sink.serve_forever, daemon=True).start()
             url = "http://127.0.0.1:%d/sink" % sink.server_address[1]
-            seed.links(db, ident, 0, a.n, 1, [dict(
-                type="Api", url=url, method="Post", label="Approve",
-                headers=[["Content-Type", "application/json"]], body=seed.CALLOUT_BODY)])
+            seed.links(db, ident, 0, a.n, 1, seed.sink_group(url))
             args = ["--allow-http-callouts", "--callout-allow", "127.0.0.1/32",
                     "--callout-per-host", "64"]
             status = "PendingStatus"
         elif a.scenario == "S2":
-            seed.links(db, ident, 0, a.n, 1, [dict(
-                type="Ui", url="https://example.com/join", method="Get", label="Join")])
+            seed.links(db, ident, 0, a.n, 1, seed.JOIN)
             status = "SuccessfulStatus"
         else:
-            seed.links(db, ident, 0, a.links, 2, [  # as S1's: an Api and a Ui link each
-                dict(type="Api", url="https://api.example.com/orders/approve", method="Post",
-                     label="Approve", headers=[["Content-Type", "application/json"]],
-                     body=seed.CALLOUT_BODY),
-                dict(type="Ui", url="https://example.com/orders/view", method="Get",
-                     label="View")])
+            seed.links(db, ident, 0, a.links, 2, seed.S1_GROUP)
             status = None
         seed.checkpoint(db)
         port = free_port()

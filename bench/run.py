@@ -589,28 +589,20 @@ def run_all(b, args, only, binary, work, anchors, procs):
     log("seeding %s" % main_db)
     ident = seed.create(binary, main_db)
     t = time.time()
-    seed.links(main_db, ident, S1_FIRST, S1_COUNT, 2, [
-        dict(type="Api", url="https://api.example.com/orders/approve", method="Post",
-             label="Approve", headers=[["Content-Type", "application/json"]],
-             body=seed.CALLOUT_BODY),
-        dict(type="Ui", url="https://example.com/orders/view", method="Get", label="View")])
+    seed.links(main_db, ident, S1_FIRST, S1_COUNT, 2, seed.S1_GROUP)
     slices = R + min(2, args.retries)  # each run uses a fresh slice, retries too
     n_s2 = per_run * slices if "S2" in only else 0
     if n_s2:
-        seed.links(main_db, ident, S2_FIRST, n_s2, 1, [
-            dict(type="Ui", url="https://example.com/join", method="Get", label="Join")])
+        seed.links(main_db, ident, S2_FIRST, n_s2, 1, seed.JOIN)
     # The sink's URL is in the S3 links, so its port is chosen before nginx starts (nginx
     # needs the S1 answer as its body, which needs the server, which needs the store).
     sink_port = free_port()
     n_s3 = per_run * slices if "S3" in only else 0
     if n_s3:
-        seed.links(main_db, ident, S3_FIRST, n_s3, 1, [
-            dict(type="Api", url="http://127.0.0.1:%d/sink" % sink_port,
-                 method="Post", label="Approve",
-                 headers=[["Content-Type", "application/json"]], body=seed.CALLOUT_BODY)])
+        seed.links(main_db, ident, S3_FIRST, n_s3, 1,
+                   seed.sink_group("http://127.0.0.1:%d/sink" % sink_port))
     if "S5" in only:
-        seed.links(main_db, ident, S5_FIRST, R + 1, 1, [
-            dict(type="Ui", url="https://example.com/join", method="Get", label="Join")])
+        seed.links(main_db, ident, S5_FIRST, R + 1, 1, seed.JOIN)
         s5_tokens = [ident["token"]] + seed.users_with_tokens(main_db, ident, args.s5_users - 1)
     seed.checkpoint(main_db)
     log("  main store seeded in %.1f s (S1 %d links, S2 %d, S3 %d)" % (

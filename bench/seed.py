@@ -32,6 +32,20 @@ CALLOUT_BODY = json.dumps({
     separators=(",", ":"))
 
 
+# The links of the scenarios (specs for links()): S1's groups (an Api and a Ui link), the
+# one Ui link of S2's and S5's groups, and S3's one Api link to a sink.
+S1_GROUP = [
+    dict(type="Api", url="https://api.example.com/orders/approve", method="Post",
+         label="Approve", headers=[["Content-Type", "application/json"]], body=CALLOUT_BODY),
+    dict(type="Ui", url="https://example.com/orders/view", method="Get", label="View")]
+JOIN = [dict(type="Ui", url="https://example.com/join", method="Get", label="Join")]
+
+
+def sink_group(url):
+    return [dict(type="Api", url=url, method="Post", label="Approve",
+                 headers=[["Content-Type", "application/json"]], body=CALLOUT_BODY)]
+
+
 def admin(binary, db, *args):
     out = subprocess.run([binary] + list(args) + ["--db", db, "--json"],
                          capture_output=True, text=True, timeout=120)

@@ -250,11 +250,16 @@ static bool requested_status(struct api_req *r, enum status *out)
 {
     const char *q = http_query(r->http, "status");
     json_t *body = NULL;
-    if (read_json_body(r, true, &body))
+    char word[32]; /* longer than any status name */
+    const char *name = NULL;
+    if (read_body_one_word(r, "status", word, sizeof(word)))
+        name = word;
+    else if (read_json_body(r, true, &body))
         return false;
-    const char *name = q;
-    if (!name && json_is_object(body))
+    else if (json_is_object(body))
         name = json_string_value(json_object_get(body, "status"));
+    if (q)
+        name = q;
     int s = status_from_name(name);
     json_decref(body);
     if (s < 0) {

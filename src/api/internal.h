@@ -49,6 +49,11 @@ void reply_store_error(struct api_req *r, enum err e, const char *what);
  * for bad or too deeply nested JSON, with a reply already made. An empty body gives
  * *out = NULL and ERR_OK when allow_empty. */
 enum err read_json_body(struct api_req *r, bool allow_empty, json_t **out);
+/* True when the body is a JSON object of one member, key, whose value is a string of 1
+ * to cap - 1 ASCII letters, copied to out: the PATCH of a link's usual body, read
+ * without a parse. False for anything else, which read_json_body then reads (and
+ * judges) in full. */
+bool read_body_one_word(struct api_req *r, const char *key, char *out, size_t cap);
 /* A form-encoded body (application/x-www-form-urlencoded), decoded into the arena: at
  * most API_MAX_FORM_FIELDS fields. False on a malformed body. */
 enum { API_MAX_FORM_FIELDS = 32 };

@@ -6,6 +6,7 @@
 #include "domain/validate.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,40 @@ static bool is_form_or_xml(const char *ct)
         return false;
     return strcasestr(ct, "xml") || strcasestr(ct, "x-www-form-urlencoded") ||
            strcasestr(ct, "multipart/form-data");
+}
+
+static const char *skip_space(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    return p;
+}
+
+bool read_body_one_word(struct api_req *r, const char *key, char *out, size_t cap)
+{
+    const char *p = r->http->body, *end = p + r->http->body_len;
+    size_t klen = strlen(key), n = 0;
+    if (!p || is_form_or_xml(http_header(r->http, "Content-Type")))
+        return false;
+    p = skip_space(p, end);
+    if (end - p < (ptrdiff_t)klen + 3 || *p != '{' || p[1] != '"' ||
+        memcmp(p + 2, key, klen) != 0 || p[2 + klen] != '"')
+        return false;
+    p = skip_space(p + klen + 3, end);
+    if (p == end || *p++ != ':')
+        return false;
+    p = skip_space(p, end);
+    if (p == end || *p++ != '"')
+        return false;
+    while (p < end && n + 1 < cap && ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z')))
+        out[n++] = *p++;
+    if (n == 0 || p == end || *p++ != '"')
+        return false;
+    p = skip_space(p, end);
+    if (p == end || *p++ != '}' || skip_space(p, end) != end)
+        return false;
+    out[n] = '\0';
+    return true;
 }
 
 enum err read_json_body(struct api_req *r, bool allow_empty, json_t **out)

@@ -843,6 +843,45 @@ class PatchStatus(BadInputBase):
         self.assertEqual(r.status, 200, r)
         self.assertEqual(json.loads(r.data)["status"], "PendingStatus")
 
+    def test_bodies_near_the_usual_one(self):
+        # {"status": "<letters>"} is read without a JSON parse (api/respond.c,
+        # read_body_one_word); anything else goes to the parser, and both must judge alike.
+        lid = self.new_ui_link()
+
+        def patch(body, **kw):
+            return self.raw(request_bytes("PATCH", LINKS + "/" + lid, body,
+                                          token=self.alice.token, **kw))
+        for body, code in ((b'{"status":"PendingStatus"', "JSON_PARSER_ERROR"),
+                           (b'{"status":"PendingStatus"}}', "JSON_PARSER_ERROR"),
+                           (b'{"status":"PendingStatus"} x', "JSON_PARSER_ERROR"),
+                           (b'{"status":"PendingStatus",}', "JSON_PARSER_ERROR"),
+                           (b'{"status":"PendingStatus","status":"PendingStatus"}',
+                            "JSON_PARSER_ERROR"),
+                           (b'{"status":PendingStatus}', "JSON_PARSER_ERROR"),
+                           (b'{"status":"Pending\x00Status"}', "JSON_PARSER_ERROR"),
+                           (b'{"status":"PendingStatus\\"}', "JSON_PARSER_ERROR"),
+                           (b'{"status":"' + b"P" * 40 + b'"}', "INVALID_STATUS"),
+                           (b'{"status":"PendingStatusX"}', "INVALID_STATUS"),
+                           (b'{"statuses":"PendingStatus"}', "INVALID_STATUS"),
+                           (b'{"statu":"PendingStatus"}', "INVALID_STATUS"),
+                           (b'{"status":""}', "INVALID_STATUS")):
+            with self.subTest(body=body):
+                self.assertJsonError(patch(body), 400, code)
+        r = patch(b'{"status":"PendingStatus"}', content_type=b"application/xml")
+        self.assertJsonError(r, 415, "UNSUPPORTED_MEDIA_TYPE")
+        self.assertEqual(self.status_of(lid), "NewStatus")
+        for body, want in ((b' \r\n{ "status" :\t"PendingStatus" }\n ', "PendingStatus"),
+                           (b'{"status":"Successful\\u0053tatus"}', "SuccessfulStatus")):
+            with self.subTest(body=body):
+                r = patch(body)
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(json.loads(r.data)["status"], want)
+        # the query's status wins over the body's, which must still be good JSON
+        lid = self.new_ui_link()
+        r = self.raw(request_bytes("PATCH", LINKS + "/" + lid + "?status=PendingStatus",
+                                   b'{"status":"SuccessfulStatus"}', token=self.alice.token))
+        self.assertEqual(json.loads(r.data)["status"], "PendingStatus")
+
     def test_patch_chunked(self):
         lid = self.new_ui_link()
         r = self.raw(request_bytes("PATCH", LINKS + "/" + lid,

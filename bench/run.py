@@ -178,8 +178,7 @@ class Server:
         self.log = open(self.logpath, "a")
         t0 = time.monotonic()
         self.proc = subprocess.Popen(
-            self.wrapper + [self.binary, "serve", "--db", self.db, "--listen", "127.0.0.1:0"]
-            + self.extra,
+            self.wrapper + self.command(),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             text=True, errors="replace", preexec_fn=raise_nofile)
         ready = threading.Event()
@@ -204,6 +203,9 @@ class Server:
         self.url = "http://127.0.0.1:%d" % self.port
         return self
 
+    def command(self):
+        return [self.binary, "serve", "--db", self.db, "--listen", "127.0.0.1:0"] + self.extra
+
     def pids(self):
         return [self.pid]
 
@@ -222,6 +224,21 @@ class Server:
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
+
+
+class Floor(Server):
+    """bench/patch_floor.c on a fresh store: libmicrohttpd and a SQLite group commit
+    alone, what every durable PATCH costs at the least (no target; docs/PERFORMANCE.md,
+    "The floor of a PATCH")."""
+
+    def __init__(self, exe, db, body, logdir):
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(db + suffix):
+                os.unlink(db + suffix)
+        super().__init__(exe, db, [body], "patch-floor", logdir)
+
+    def command(self):
+        return [self.binary, self.db] + self.extra
 
 
 class Nginx:
@@ -427,13 +444,14 @@ def median(xs):
 
 def build_anchors(workdir):
     out = {}
-    for name, pkgs in (("sqlite_loop", "sqlite3"), ("curl_loop", "libcurl"), ("sse_client", "")):
+    for name, pkgs in (("sqlite_loop", "sqlite3"), ("curl_loop", "libcurl"), ("sse_client", ""),
+                       ("patch_floor", "libmicrohttpd sqlite3")):
         exe = os.path.join(workdir, name)
         flags = subprocess.run(["pkg-config", "--cflags", "--libs"] + pkgs.split(),
                                capture_output=True, text=True, check=True).stdout.split() \
             if pkgs else []
         subprocess.run(["gcc", "-O2", "-g", "-Wall", "-Wextra", "-o", exe,
-                        os.path.join(HERE, name + ".c")] + flags, check=True)
+                        os.path.join(HERE, name + ".c")] + flags + ["-pthread"], check=True)
         out[name] = exe
     return out
 
@@ -781,6 +799,33 @@ def run_all(b, args, only, binary, work, anchors, procs):
             r["note"] += "; ran out of links after %d (raise --max-rate)" % per_run
         return r
 
+    floor = [None]
+    floor_body = os.path.join(work, "floor-answer.json")
+    with open(floor_body, "w") as f:
+        f.write(body_ui.replace('"status":"NewStatus"', '"status":"SuccessfulStatus"'))
+
+    def start_floor():
+        """A fresh floor for each run (the one before is stopped only now: its CPU time
+        is read after the run)."""
+        if floor[0]:
+            floor[0].stop()
+            procs.remove(floor[0])
+        floor[0] = Floor(anchors["patch_floor"], os.path.join(work, "patch_floor.db"),
+                         floor_body, work).start()
+        procs.append(floor[0])
+
+    def r_floor():
+        """The floor, PATCHed as S2 (its rows are numbered from the link ids, any of
+        which will do on its fresh store); every 200 must be a stored row."""
+        r = b.wrk(floor[0].url, ["patch", tok, S2_FIRST, 10 ** 9, "SuccessfulStatus"])
+        stored, commits = sql(floor[0].db, "SELECT count(*), (SELECT executions FROM epochs) "
+                              "FROM executions")[0]
+        r["note"] += "; %.1f writes per commit" % (stored / max(1, commits))
+        if not r["good"] <= stored <= r["good"] + 64:
+            r["errors"] += abs(stored - r["good"])
+            r["note"] += "; %d answered 200 but %d stored" % (r["good"], stored)
+        return r
+
     def r_s3():
         first = s3_next[0]
         s3_next[0] += per_run
@@ -843,7 +888,8 @@ def run_all(b, args, only, binary, work, anchors, procs):
     if "S2" in only:
         plan += [("sqlite loop", r_sqlite, lambda: []),
                  ("S2", r_s2, main_pids,
-                  lambda: (S2_FIRST + n_s2 - s2_next[0]) // per_run > R - 1 - cur[0])]
+                  lambda: (S2_FIRST + n_s2 - s2_next[0]) // per_run > R - 1 - cur[0]),
+                 ("S2 floor", r_floor, lambda: floor[0].pids(), lambda: True, start_floor)]
     if "S3" in only:
         plan += [("curl loop", r_curl, nginx_pids),
                  ("S3", r_s3, lambda: main.pids() + nginx.pids(),
@@ -979,6 +1025,13 @@ def render(plan, b, args):
         row("S2 absolute", fmt(s2), "", "", "≥ 15,000/s",
             verdict(s2 >= 15000 and not e, "%.0f%% short" % ((15000 - s2) / 150)
                     if s2 < 15000 else "%d errors" % e))
+    if "S2 floor" in res:
+        fl, sq = med("S2 floor"), med("sqlite loop")
+        e = errs("S2 floor")
+        row("S2 floor (no target)", fmt(fl), "sqlite loop " + fmt(sq), "%.2f" % (fl / sq), "",
+            "%d errors" % e if e else "info",
+            "bench/patch_floor.c: libmicrohttpd + SQLite group commit alone; S2 is %.0f%% of "
+            "it" % (100 * med("S2") / fl) if "S2" in res else "")
     if "S3" in res:
         s3, cu = med("S3"), med("curl loop")
         ratio = s3 / cu

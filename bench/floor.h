@@ -51,13 +51,14 @@ static sqlite3 *floor_db;
 static sqlite3_stmt *floor_begin, *floor_insert, *floor_epoch, *floor_commit;
 static int floor_fd = -1;
 
-static int floor_step(sqlite3_stmt *st)
+/* A write that fails ends the floor: it must never answer 200 for a row not stored. */
+static void floor_step(sqlite3_stmt *st)
 {
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
+    if (sqlite3_step(st) != SQLITE_DONE) {
         fprintf(stderr, "floor: %s\n", sqlite3_errmsg(floor_db));
-    return rc == SQLITE_DONE;
+        _exit(1);
+    }
+    sqlite3_reset(st);
 }
 
 static void floor_write(struct floor_req *list)

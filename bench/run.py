@@ -801,8 +801,11 @@ def run_all(b, args, only, binary, work, anchors, procs):
 
     floor = [None]
     floor_body = os.path.join(work, "floor-answer.json")
+    floor_answer = body_ui.replace('"status":"NewStatus"', '"status":"SuccessfulStatus"')
+    if floor_answer == body_ui:
+        raise RuntimeError("the S1 answer has no NewStatus to make the floor's answer from")
     with open(floor_body, "w") as f:
-        f.write(body_ui.replace('"status":"NewStatus"', '"status":"SuccessfulStatus"'))
+        f.write(floor_answer)
 
     def start_floor():
         """A fresh floor for each run (the one before is stopped only now: its CPU time
@@ -902,6 +905,9 @@ def run_all(b, args, only, binary, work, anchors, procs):
         log("round %d/%d" % (rnd + 1, R))
         for key, fn, pids, *more in plan:
             b.measured(key, fn, pids, *more)
+    if floor[0]:
+        floor[0].stop()
+        procs.remove(floor[0])
     b.results["S1 rss"] = [{"rate": proc_status(main.pid, "VmHWM")}]
     if s4:
         # once, after the rounds: GETs of any of the links push S4's 100,000 out of the
@@ -1031,7 +1037,7 @@ def render(plan, b, args):
         row("S2 floor (no target)", fmt(fl), "sqlite loop " + fmt(sq), "%.2f" % (fl / sq), "",
             "%d errors" % e if e else "info",
             "bench/patch_floor.c: libmicrohttpd + SQLite group commit alone; S2 is %.0f%% of "
-            "it" % (100 * med("S2") / fl) if "S2" in res else "")
+            "it" % (100 * med("S2") / fl) if "S2" in res and fl > 0 else "")
     if "S3" in res:
         s3, cu = med("S3"), med("curl loop")
         ratio = s3 / cu

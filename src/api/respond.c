@@ -102,10 +102,11 @@ static const char *skip_space(const char *p, const char *end)
 
 bool read_body_one_word(struct api_req *r, const char *key, char *out, size_t cap)
 {
-    const char *p = r->http->body, *end = p + r->http->body_len;
+    const char *p = r->http->body;
     size_t klen = strlen(key), n = 0;
     if (!p || is_form_or_xml(http_header(r->http, "Content-Type")))
         return false;
+    const char *end = p + r->http->body_len;
     p = skip_space(p, end);
     if (end - p < (ptrdiff_t)klen + 3 || *p != '{' || p[1] != '"' ||
         memcmp(p + 2, key, klen) != 0 || p[2 + klen] != '"')

@@ -848,38 +848,52 @@ class PatchStatus(BadInputBase):
         # read_body_one_word); anything else goes to the parser, and both must judge alike.
         lid = self.new_ui_link()
 
-        def patch(body, **kw):
-            return self.raw(request_bytes("PATCH", LINKS + "/" + lid, body,
+        def patch(body, query="", **kw):
+            return self.raw(request_bytes("PATCH", LINKS + "/" + lid + query, body,
                                           token=self.alice.token, **kw))
-        for body, code in ((b'{"status":"PendingStatus"', "JSON_PARSER_ERROR"),
-                           (b'{"status":"PendingStatus"}}', "JSON_PARSER_ERROR"),
-                           (b'{"status":"PendingStatus"} x', "JSON_PARSER_ERROR"),
-                           (b'{"status":"PendingStatus",}', "JSON_PARSER_ERROR"),
-                           (b'{"status":"PendingStatus","status":"PendingStatus"}',
-                            "JSON_PARSER_ERROR"),
-                           (b'{"status":PendingStatus}', "JSON_PARSER_ERROR"),
-                           (b'{"status":"Pending\x00Status"}', "JSON_PARSER_ERROR"),
-                           (b'{"status":"PendingStatus\\"}', "JSON_PARSER_ERROR"),
-                           (b'{"status":"' + b"P" * 40 + b'"}', "INVALID_STATUS"),
-                           (b'{"status":"PendingStatusX"}', "INVALID_STATUS"),
-                           (b'{"statuses":"PendingStatus"}', "INVALID_STATUS"),
-                           (b'{"statu":"PendingStatus"}', "INVALID_STATUS"),
-                           (b'{"status":""}', "INVALID_STATUS")):
+        good = b'{"status":"PendingStatus"}'
+        bad = [(good[:i], "JSON_PARSER_ERROR") for i in range(1, len(good))]
+        bad += [(b'{"status":"PendingStatus"}}', "JSON_PARSER_ERROR"),
+                (b'{"status":"PendingStatus"} x', "JSON_PARSER_ERROR"),
+                (b'{"status":"PendingStatus",}', "JSON_PARSER_ERROR"),
+                (b'{"status":"PendingStatus","status":"PendingStatus"}', "JSON_PARSER_ERROR"),
+                (b'{"status":PendingStatus}', "JSON_PARSER_ERROR"),
+                (b'{"status":"Pending\x00Status"}', "JSON_PARSER_ERROR"),
+                (b'\x00' + good, "JSON_PARSER_ERROR"),
+                (good + b'\x00', "JSON_PARSER_ERROR"),
+                (b'{"status":"PendingStatus\\"}', "JSON_PARSER_ERROR"),
+                (b'{"status":"' + b"P" * 31 + b'"}', "INVALID_STATUS"),
+                (b'{"status":"' + b"P" * 32 + b'"}', "INVALID_STATUS"),
+                (b'{"status":"PendingStatusX"}', "INVALID_STATUS"),
+                (b'{"statuses":"PendingStatus"}', "INVALID_STATUS"),
+                (b'{"statu":"PendingStatus"}', "INVALID_STATUS"),
+                (b'{"status":""}', "INVALID_STATUS")]
+        for body, code in bad:
             with self.subTest(body=body):
                 self.assertJsonError(patch(body), 400, code)
-        r = patch(b'{"status":"PendingStatus"}', content_type=b"application/xml")
-        self.assertJsonError(r, 415, "UNSUPPORTED_MEDIA_TYPE")
+        for ct in (b"application/xml", b"application/x-www-form-urlencoded",
+                   b"multipart/form-data; boundary=x"):
+            with self.subTest(content_type=ct):
+                self.assertJsonError(patch(good, content_type=ct), 415, "UNSUPPORTED_MEDIA_TYPE")
+        # the query's status wins over the body's, which must still be good JSON
+        self.assertJsonError(patch(good[:-1], "?status=PendingStatus"), 400, "JSON_PARSER_ERROR")
+        self.assertJsonError(patch(good, "?status=Bogus"), 400, "INVALID_STATUS")
         self.assertEqual(self.status_of(lid), "NewStatus")
-        for body, want in ((b' \r\n{ "status" :\t"PendingStatus" }\n ', "PendingStatus"),
+        for body, want in ((b'{"status" :\t"PendingStatus" }\n', "PendingStatus"),
+                           (b' \r\n{ "status" : "PendingStatus"}', "PendingStatus"),
                            (b'{"status":"Successful\\u0053tatus"}', "SuccessfulStatus")):
             with self.subTest(body=body):
                 r = patch(body)
                 self.assertEqual(r.status, 200, r)
                 self.assertEqual(json.loads(r.data)["status"], want)
-        # the query's status wins over the body's, which must still be good JSON
         lid = self.new_ui_link()
-        r = self.raw(request_bytes("PATCH", LINKS + "/" + lid + "?status=PendingStatus",
-                                   b'{"status":"SuccessfulStatus"}', token=self.alice.token))
+        for ct in (None, b"text/plain"):
+            with self.subTest(content_type=ct):
+                r = patch(good, content_type=ct)
+                self.assertEqual(r.status, 200, r)
+        lid = self.new_ui_link()
+        r = patch(b'{"status":"SuccessfulStatus"}', "?status=PendingStatus")
+        self.assertEqual(r.status, 200, r)
         self.assertEqual(json.loads(r.data)["status"], "PendingStatus")
 
     def test_patch_chunked(self):

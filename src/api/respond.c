@@ -93,6 +93,7 @@ static bool is_form_or_xml(const char *ct)
            strcasestr(ct, "multipart/form-data");
 }
 
+/* Past JSON's whitespace (RFC 8259: space, tab, CR, LF; not NUL). */
 static const char *skip_space(const char *p, const char *end)
 {
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
@@ -138,10 +139,7 @@ enum err read_json_body(struct api_req *r, bool allow_empty, json_t **out)
         reply_error(r, ERR_MEDIA, "the body must be JSON; XML and form bodies are not supported");
         return ERR_MEDIA;
     }
-    bool blank = true;
-    for (size_t i = 0; i < n && blank; i++)
-        blank = strchr(" \t\r\n", p[i]) != NULL;
-    if (blank) {
+    if (!p || skip_space(p, p + n) == p + n) {
         if (allow_empty)
             return ERR_OK;
         reply_error(r, ERR_JSON, "the request body is empty; a JSON object is expected");

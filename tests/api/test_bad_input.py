@@ -861,6 +861,9 @@ class PatchStatus(BadInputBase):
                 (b'{"status":"Pending\x00Status"}', "JSON_PARSER_ERROR"),
                 (b'\x00' + good, "JSON_PARSER_ERROR"),
                 (good + b'\x00', "JSON_PARSER_ERROR"),
+                # a NUL is not JSON whitespace: such a body is malformed, not empty
+                (b'\x00', "JSON_PARSER_ERROR"),
+                (b' \x00\n', "JSON_PARSER_ERROR"),
                 (b'{"status":"PendingStatus\\"}', "JSON_PARSER_ERROR"),
                 (b'{"status":"' + b"P" * 31 + b'"}', "INVALID_STATUS"),
                 (b'{"status":"' + b"P" * 32 + b'"}', "INVALID_STATUS"),

@@ -227,6 +227,17 @@ static json_t *action(const struct group *g, const struct link *k, enum status s
     return present_action(&PC, &v);
 }
 
+/* Text b (then emptied) is jansson's compact dump of tree (then freed). */
+static void assert_text_is_dump(struct buf *b, json_t *tree)
+{
+    assert_non_null(tree);
+    char *dump = json_dumps(tree, JSON_COMPACT);
+    assert_string_equal(b->data, dump);
+    free(dump);
+    json_decref(tree);
+    buf_cleanup(b);
+}
+
 /* The text is what jansson writes for the same tree (the order, the escaping: the
  * writer replaced a jansson tree whose dump was the answer, and matched it byte for
  * byte), for definitions with every optional part and with none. */
@@ -259,16 +270,10 @@ static void test_definition_text_is_the_trees_dump(void **state)
             g.links[1].label = "Custom \"label\"";
             g.n_links = 2;
         }
-        json_t *tree = present_definition(&PC, &g);
-        assert_non_null(tree);
-        char *dump = json_dumps(tree, JSON_COMPACT);
         struct buf b;
         buf_init(&b, 0);
         present_definition_write(&b, &PC, &g);
-        assert_string_equal(b.data, dump);
-        buf_cleanup(&b);
-        free(dump);
-        json_decref(tree);
+        assert_text_is_dump(&b, present_definition(&PC, &g));
     }
 }
 
@@ -406,16 +411,10 @@ static void test_action_text_is_the_trees_dump(void **state)
                                         .executing_user = with ? &u : NULL,
                                         .modified_ms = T_2026 + 5,
                                         .action_url = with ? "https://x.test/a?b=\"c\"" : NULL};
-                json_t *tree = present_action(&PC, &v);
-                assert_non_null(tree);
-                char *dump = json_dumps(tree, JSON_COMPACT);
                 struct buf b;
                 buf_init(&b, 0);
                 present_action_write(&b, &PC, &v);
-                assert_string_equal(b.data, dump);
-                buf_cleanup(&b);
-                free(dump);
-                json_decref(tree);
+                assert_text_is_dump(&b, present_action(&PC, &v));
             }
 }
 
